@@ -1,0 +1,137 @@
+# Start Spark — top-level build.
+#   make              build daemon/sparkd
+#   make check        quick tests: unit (cmocka) + daemon integration (pytest)
+#   make test         install what is needed, then every test (also under ASan+UBSan, fuzz smoke)
+#   make SANITIZE=1 … the same targets with ASan+UBSan (objects in build/asan)
+#   make fuzz         run every libFuzzer target for FUZZ_SECONDS (default 600) each
+#   make install PREFIX=/usr/local DESTDIR=
+.POSIX:
+SHELL := /bin/bash
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+CLANG    ?= clang
+PYTHON   ?= python3
+VENV     := .venv
+VPY      := $(CURDIR)/$(VENV)/bin/python
+VERSION  := 0.1.0
+
+PKGS     := jansson yaml-0.1 libzmq libcrypto libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
+
+WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DSPARKD_VERSION='"$(VERSION)"' \
+	-DSPARKD_DATADIR='"$(PREFIX)/share/sparkd"' $(WARN) -g $(PKG_CFLAGS)
+
+ifdef SANITIZE
+BUILD    := build/asan
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT      := -O1
+else
+BUILD    := build/normal
+SAN      :=
+OPT      := -O2
+endif
+ALL_CFLAGS  := $(BASE_CFLAGS) $(OPT) $(SAN) $(CFLAGS)
+ALL_LDFLAGS := $(SAN) $(LDFLAGS)
+
+LIB_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+LIB_OBJS := $(LIB_SRCS:daemon/%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 20
+
+ifdef SANITIZE
+SPARKD_BIN := $(BUILD)/sparkd
+else
+SPARKD_BIN := daemon/sparkd
+endif
+
+.PHONY: all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format
+
+all: $(SPARKD_BIN)
+
+$(BUILD)/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)/tests
+
+$(BUILD)/libsparkd.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(SPARKD_BIN): $(BUILD)/main.o $(BUILD)/libsparkd.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsparkd.a tests/unit/unit.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Idaemon -Itests/unit -o $@ $< $(BUILD)/libsparkd.a $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
+
+# Unit tests run from the tree root so they find tests/data.
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: $(SPARKD_BIN) $(VENV)/.done
+	SPARKD=$(CURDIR)/$(SPARKD_BIN) $(VPY) -m pytest -q tests/integration
+
+check: unit integration
+
+jinja-compare: $(SPARKD_BIN) $(VENV)/.done
+	SPARKD=$(CURDIR)/$(SPARKD_BIN) $(VPY) tests/jinja_compare.py tests/data/templates
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	@mkdir -p build/fuzz
+	$(CLANG) $(BASE_CFLAGS) -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined \
+		-Idaemon -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus/$$n; \
+		echo "== $$n ($(FUZZ_SMOKE_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log || { tail -50 build/fuzz/$$n.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$n.log; done
+
+fuzz: $(FUZZ_BINS)
+	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(VENV)/.done: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.done
+
+# Everything, from a fresh Debian 12 machine: dependencies, the normal build,
+# the ASan+UBSan build (unit + integration, LeakSanitizer on), Jinja2
+# comparison, and each fuzz target briefly.
+test: deps
+	$(MAKE) venv
+	$(MAKE) all check jinja-compare
+	$(MAKE) SANITIZE=1 check
+	$(MAKE) fuzz-smoke
+	@echo "make test: all suites passed"
+
+install: daemon/sparkd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sparkd/configs/templates \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 daemon/sparkd $(DESTDIR)$(PREFIX)/bin/sparkd
+	install -m 0644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/sparkd/configs/
+	install -m 0644 configs/templates/* $(DESTDIR)$(PREFIX)/share/sparkd/configs/templates/
+	install -m 0644 docs/man/sparkd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+demo:
+	@echo "make demo arrives with the JupyterHub integration (issue 4/5); see README.md"; exit 1
+
+format:
+	clang-format -i daemon/*.c daemon/*.h tests/unit/*.c tests/fuzz/*.c
+
+clean:
+	rm -rf build daemon/sparkd

@@ -1,0 +1,18 @@
+/* fsutil.h — small file-system helpers shared by the daemon's modules. */
+#pragma once
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Creates dir and its missing parents with `mode` (existing ones are left
+ * as they are).  Returns 0 or -errno. */
+int mkdir_p(const char *dir, mode_t mode);
+
+/* Replaces path with data atomically: a temp file in the same directory,
+ * written, fchmod(mode), fsync'd, renamed over path, directory fsync'd.
+ * Creates the directory (0700) when missing.  Returns 0 or -errno; never
+ * leaves the temp file behind. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Reads a regular file of at most max bytes into a malloc'd NUL-terminated
+ * buffer.  Returns 0, -EFBIG past max, or -errno. */
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
