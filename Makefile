@@ -5,7 +5,6 @@
 #   make SANITIZE=1 … the same targets with ASan+UBSan (objects in build/asan)
 #   make fuzz         run every libFuzzer target for FUZZ_SECONDS (default 600) each
 #   make install PREFIX=/usr/local DESTDIR=
-.POSIX:
 SHELL := /bin/bash
 
 PREFIX   ?= /usr/local

@@ -1,0 +1,33 @@
+/* api.h — the daemon's HTTP API: routes requests to handlers.
+ *
+ * Touches no sockets.  Each handler takes the parsed request and returns a
+ * status and a JSON body; errors are {"error": {"code", "message"}}.
+ */
+#pragma once
+#include <jansson.h>
+
+#include "daemon.h"
+#include "http.h"
+
+#define API_MAX_JSON_DEPTH 32
+
+struct api_response {
+        int status;
+        json_t *body;          /* owned; NULL for 204 */
+        char extra_headers[256]; /* e.g. "Allow: GET, PUT\r\n" */
+};
+
+/* Answers req into *resp (always filled; never fails: allocation failures
+ * become 500). */
+void api_handle(struct sparkd *d, const struct http_request *req, struct api_response *resp);
+
+/* An error response body: {"error": {"code": code, "message": message}}. */
+json_t *api_error_body(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses a JSON request body with limits (depth API_MAX_JSON_DEPTH, no
+ * duplicate keys, an object at the top).  Returns 0 and the object in
+ * *ret, or -EINVAL with a sentence in err (errsz bytes). */
+int api_parse_body(const char *body, size_t len, json_t **ret, char *err, size_t errsz);
+
+/* Serializes resp into a complete HTTP response (see http_response). */
+char *api_serialize(const struct api_response *resp, bool keep_alive, size_t *ret_len);

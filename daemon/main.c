@@ -1,0 +1,360 @@
+/* sparkd — the per-user Start Spark daemon.  Options, signals, the loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "server.h"
+#include "startup.h"
+#include "tmpl.h"
+
+static const char usage_text[] =
+        "Usage: sparkd [OPTION]...\n"
+        "The per-user Start Spark daemon: serves the Start Spark API on a Unix socket and\n"
+        "writes the selected Spark configuration into the IPython startup path.\n"
+        "\n"
+        "  -s, --socket PATH          listen on PATH            [SPARKD_SOCKET]\n"
+        "                             (default $XDG_RUNTIME_DIR/sparkd/sparkd.sock,\n"
+        "                             else /tmp/sparkd-UID/sparkd.sock)\n"
+        "  -c, --config-dir DIR       an administrator's configuration directory; repeat\n"
+        "                             for more, earlier ones win  [SPARKD_CONFIG_DIRS, ':'-separated]\n"
+        "                             (default /etc/sparkd/configs and " SPARKD_DATADIR "/configs)\n"
+        "  -u, --user-config-dir DIR  the user's own configurations [SPARKD_USER_CONFIG_DIR]\n"
+        "                             (default $XDG_CONFIG_HOME/sparkd/configs); '' disables\n"
+        "  -i, --ipython-dir DIR      IPython directory           [IPYTHONDIR] (default ~/.ipython)\n"
+        "      --state-dir DIR        where the last selection is kept [SPARKD_STATE_DIR]\n"
+        "                             (default $XDG_STATE_HOME/sparkd)\n"
+        "      --public-prefix PATH   URL path at which browsers reach this daemon\n"
+        "                             [SPARKD_PUBLIC_PREFIX] (set by the hub hook)\n"
+        "      --idle-timeout SECS    drop connections silent this long (default 30)\n"
+        "      --request-timeout SECS drop requests not received within (default 10)\n"
+        "      --max-connections N    open connections at most (default 64)\n"
+        "      --check-config         load every configuration, print 'configuration OK'\n"
+        "                             or each error as FILE:LINE:COL: message; exit 0 or 1\n"
+        "      --render-template FILE --context FILE.json\n"
+        "                             render one template to standard output and exit\n"
+        "  -v, --verbose              log every request                [SPARKD_VERBOSE=1]\n"
+        "      --version              print the version and exit\n"
+        "  -h, --help                 print this help and exit\n"
+        "\n"
+        "Signals: SIGHUP reloads the configurations; SIGTERM and SIGINT finish the requests\n"
+        "in flight, remove the socket and exit 0.  See sparkd(8).\n";
+
+enum { OPT_STATE = 256, OPT_PREFIX, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION };
+
+struct cli {
+        bool check_config;
+        const char *render_template;
+        const char *context;
+};
+
+/* Parses a positive number of seconds or fatalx. */
+static double parse_seconds(const char *s, const char *what) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || *end || !(v > 0) || v > 86400)
+                fatalx("%s: '%s' is not a number of seconds between 0 and 86400", what, s);
+        return v;
+}
+
+static unsigned parse_count(const char *s, const char *what, unsigned max) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || *end || v < 1 || v > max)
+                fatalx("%s: '%s' is not a whole number from 1 to %u", what, s, max);
+        return (unsigned)v;
+}
+
+static char *xstrdup(const char *s) {
+        char *p = strdup(s);
+        if (!p)
+                fatalx("out of memory");
+        return p;
+}
+
+static char *xasprintf(const char *fmt, const char *a, const char *b) {
+        char *p;
+        if (asprintf(&p, fmt, a, b) < 0)
+                fatalx("out of memory");
+        return p;
+}
+
+static void add_config_dir(struct sparkd_opts *o, const char *dir) {
+        if (o->n_config_dirs == SPARKD_MAX_CONFIG_DIRS)
+                fatalx("at most %d configuration directories", SPARKD_MAX_CONFIG_DIRS);
+        o->config_dirs[o->n_config_dirs++] = xstrdup(dir);
+}
+
+/* $name if set and not empty, else NULL. */
+static const char *env(const char *name) {
+        const char *v = getenv(name);
+        return v && *v ? v : NULL;
+}
+
+static const char *home_dir(void) {
+        const char *h = env("HOME");
+        if (!h)
+                fatalx("HOME is not set; pass the directories explicitly");
+        return h;
+}
+
+/* Fills what options and the environment left unset with the defaults. */
+static void opts_defaults(struct sparkd_opts *o) {
+        if (!o->socket_path && env("SPARKD_SOCKET"))
+                o->socket_path = xstrdup(env("SPARKD_SOCKET"));
+        if (!o->socket_path) {
+                char uid[32];
+                snprintf(uid, sizeof uid, "%ld", (long)geteuid());
+                o->socket_path = env("XDG_RUNTIME_DIR")
+                                         ? xasprintf("%s/sparkd/sparkd.sock%s", env("XDG_RUNTIME_DIR"), "")
+                                         : xasprintf("/tmp/sparkd-%s/sparkd.sock%s", uid, "");
+        }
+        if (o->n_config_dirs == 0 && env("SPARKD_CONFIG_DIRS")) {
+                char *list = xstrdup(env("SPARKD_CONFIG_DIRS")), *save = NULL;
+                for (char *t = strtok_r(list, ":", &save); t; t = strtok_r(NULL, ":", &save))
+                        add_config_dir(o, t);
+                free(list);
+        }
+        if (o->n_config_dirs == 0) {
+                add_config_dir(o, "/etc/sparkd/configs");
+                add_config_dir(o, SPARKD_DATADIR "/configs");
+        }
+        if (!o->user_config_dir && getenv("SPARKD_USER_CONFIG_DIR"))
+                o->user_config_dir = xstrdup(getenv("SPARKD_USER_CONFIG_DIR"));
+        if (!o->user_config_dir)
+                o->user_config_dir = env("XDG_CONFIG_HOME")
+                                             ? xasprintf("%s/sparkd/configs%s", env("XDG_CONFIG_HOME"), "")
+                                             : xasprintf("%s/.config/sparkd/configs%s", home_dir(), "");
+        if (!*o->user_config_dir) {
+                free(o->user_config_dir);
+                o->user_config_dir = NULL;
+        }
+        if (!o->ipython_dir)
+                o->ipython_dir = env("IPYTHONDIR") ? xstrdup(env("IPYTHONDIR"))
+                                                   : xasprintf("%s/.ipython%s", home_dir(), "");
+        if (!o->state_dir && env("SPARKD_STATE_DIR"))
+                o->state_dir = xstrdup(env("SPARKD_STATE_DIR"));
+        if (!o->state_dir)
+                o->state_dir = env("XDG_STATE_HOME") ? xasprintf("%s/sparkd%s", env("XDG_STATE_HOME"), "")
+                                                     : xasprintf("%s/.local/state/sparkd%s", home_dir(), "");
+        if (!o->public_prefix && env("SPARKD_PUBLIC_PREFIX"))
+                o->public_prefix = xstrdup(env("SPARKD_PUBLIC_PREFIX"));
+        if (env("SPARKD_VERBOSE") && strcmp(env("SPARKD_VERBOSE"), "0"))
+                o->verbose = true;
+}
+
+static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli *cli) {
+        static const struct option longopts[] = {
+                {"socket", required_argument, NULL, 's'},
+                {"config-dir", required_argument, NULL, 'c'},
+                {"user-config-dir", required_argument, NULL, 'u'},
+                {"ipython-dir", required_argument, NULL, 'i'},
+                {"state-dir", required_argument, NULL, OPT_STATE},
+                {"public-prefix", required_argument, NULL, OPT_PREFIX},
+                {"idle-timeout", required_argument, NULL, OPT_IDLE},
+                {"request-timeout", required_argument, NULL, OPT_REQ},
+                {"max-connections", required_argument, NULL, OPT_MAXC},
+                {"check-config", no_argument, NULL, OPT_CHECK},
+                {"render-template", required_argument, NULL, OPT_RENDER},
+                {"context", required_argument, NULL, OPT_CTX},
+                {"verbose", no_argument, NULL, 'v'},
+                {"version", no_argument, NULL, OPT_VERSION},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        o->idle_timeout = 30;
+        o->request_timeout = 10;
+        o->max_connections = 64;
+        int ch;
+        while ((ch = getopt_long(argc, argv, "s:c:u:i:vh", longopts, NULL)) != -1) {
+                switch (ch) {
+                case 's': o->socket_path = xstrdup(optarg); break;
+                case 'c': add_config_dir(o, optarg); break;
+                case 'u': o->user_config_dir = xstrdup(optarg); break;
+                case 'i': o->ipython_dir = xstrdup(optarg); break;
+                case OPT_STATE: o->state_dir = xstrdup(optarg); break;
+                case OPT_PREFIX: o->public_prefix = xstrdup(optarg); break;
+                case OPT_IDLE: o->idle_timeout = parse_seconds(optarg, "--idle-timeout"); break;
+                case OPT_REQ: o->request_timeout = parse_seconds(optarg, "--request-timeout"); break;
+                case OPT_MAXC: o->max_connections = parse_count(optarg, "--max-connections", 4096); break;
+                case OPT_CHECK: cli->check_config = true; break;
+                case OPT_RENDER: cli->render_template = optarg; break;
+                case OPT_CTX: cli->context = optarg; break;
+                case 'v': o->verbose = true; break;
+                case OPT_VERSION: printf("sparkd %s\n", SPARKD_VERSION); exit(0);
+                case 'h': fputs(usage_text, stdout); exit(0);
+                default: fputs("Try 'sparkd --help'.\n", stderr); exit(2);
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "sparkd: unexpected argument '%s'\nTry 'sparkd --help'.\n", argv[optind]);
+                exit(2);
+        }
+        if (!cli->render_template != !cli->context) {
+                fputs("sparkd: --render-template and --context go together\n", stderr);
+                exit(2);
+        }
+}
+
+/* --render-template FILE --context FILE.json: exit 0 with the output on
+ * stdout, or 1 with FILE:LINE:COL: message on stderr. */
+static int render_one(const char *file, const char *ctxfile) {
+        char *src = NULL;
+        size_t len = 0;
+        int r = read_file(file, TMPL_MAX_SOURCE, &src, &len);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", file,
+                        r == -EFBIG ? "template larger than the limit" : strerror(-r));
+                return 1;
+        }
+        json_error_t jerr;
+        json_t *ctx = json_load_file(ctxfile, JSON_REJECT_DUPLICATES, &jerr);
+        if (!ctx || !json_is_object(ctx)) {
+                fprintf(stderr, "%s:%d:%d: %s\n", ctxfile, ctx ? 1 : jerr.line, ctx ? 1 : jerr.column,
+                        ctx ? "the context must be a JSON object" : jerr.text);
+                json_decref(ctx);
+                free(src);
+                return 1;
+        }
+        tmpl *t = NULL;
+        struct tmpl_err terr = {0};
+        char *out = NULL;
+        size_t out_len = 0;
+        r = tmpl_compile(src, len, &t, &terr);
+        if (r >= 0)
+                r = tmpl_render(t, ctx, &out, &out_len, &terr);
+        if (r < 0)
+                fprintf(stderr, "%s:%d:%d: %s\n", file, terr.line, terr.col, terr.msg);
+        else
+                fwrite(out, 1, out_len, stdout);
+        free(out);
+        tmpl_free(t);
+        json_decref(ctx);
+        free(src);
+        return r < 0 ? 1 : 0;
+}
+
+int sparkd_reload(struct sparkd *d) {
+        struct cfg_set *s = NULL;
+        int r = cfg_load((const char *const *)d->opts.config_dirs, d->opts.n_config_dirs,
+                         d->opts.user_config_dir, &s);
+        if (r < 0)
+                return r;
+        cfg_set_free(d->cfgs);
+        d->cfgs = s;
+        return 0;
+}
+
+/* --check-config */
+static int check_config(struct sparkd *d) {
+        if (sparkd_reload(d) < 0) {
+                fputs("sparkd: out of memory\n", stderr);
+                return 1;
+        }
+        for (size_t i = 0; i < d->cfgs->n_diags; i++)
+                printf("%s\n", d->cfgs->diags[i]);
+        if (d->cfgs->n_diags)
+                return 1;
+        printf("configuration OK (%zu configurations, default: %s)\n", d->cfgs->n,
+               d->cfgs->default_name ? d->cfgs->default_name : "none");
+        return 0;
+}
+
+static void on_stop(struct ev_loop *loop, ev_signal *w, int revents) {
+        (void)loop, (void)revents;
+        struct sparkd *d = w->data;
+        log_info("signal %d: stopping", w->signum);
+        sd_notify(0, "STOPPING=1");
+        srv_shutdown(d);
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents) {
+        (void)loop, (void)revents;
+        struct sparkd *d = w->data;
+        sd_notify(0, "RELOADING=1");
+        if (sparkd_reload(d) < 0)
+                log_warnx("reload failed: out of memory; keeping the old configurations");
+        else
+                log_info("reloaded: %zu configurations, %zu problem(s)", d->cfgs->n, d->cfgs->n_diags);
+        for (size_t i = 0; i < d->cfgs->n_diags; i++)
+                log_warnx("%s", d->cfgs->diags[i]);
+        sd_notify(0, "READY=1");
+}
+
+static void opts_free(struct sparkd_opts *o) {
+        free(o->socket_path);
+        for (size_t i = 0; i < o->n_config_dirs; i++)
+                free(o->config_dirs[i]);
+        free(o->user_config_dir);
+        free(o->ipython_dir);
+        free(o->state_dir);
+        free(o->public_prefix);
+}
+
+static int run(struct sparkd *d) {
+        if (sparkd_reload(d) < 0)
+                fatalx("out of memory loading configurations");
+        for (size_t i = 0; i < d->cfgs->n_diags; i++)
+                log_warnx("%s", d->cfgs->diags[i]);
+        log_info("%zu configurations loaded (default: %s)", d->cfgs->n,
+                 d->cfgs->default_name ? d->cfgs->default_name : "none");
+        if (srv_listen(d) < 0)
+                return 1;
+        startup_initial(d);
+        ev_signal sterm, sint, shup;
+        ev_signal_init(&sterm, on_stop, SIGTERM);
+        ev_signal_init(&sint, on_stop, SIGINT);
+        ev_signal_init(&shup, on_hup, SIGHUP);
+        sterm.data = sint.data = shup.data = d;
+        ev_signal_start(d->loop, &sterm);
+        ev_signal_start(d->loop, &sint);
+        ev_signal_start(d->loop, &shup);
+        srv_start(d);
+        sd_notify(0, "READY=1\nSTATUS=serving");
+        ev_run(d->loop, 0);
+        srv_free(d);
+        ev_signal_stop(d->loop, &sterm);
+        ev_signal_stop(d->loop, &sint);
+        ev_signal_stop(d->loop, &shup);
+        log_info("stopped after %lu requests", d->requests);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        struct sparkd d = {0};
+        struct cli cli = {0};
+        parse_args(argc, argv, &d.opts, &cli);
+        if (cli.render_template)
+                return render_one(cli.render_template, cli.context);
+        opts_defaults(&d.opts);
+        log_init(d.opts.verbose);
+        signal(SIGPIPE, SIG_IGN);
+        d.startup_path = xasprintf("%s/profile_default/startup/%s", d.opts.ipython_dir, STARTUP_FILE_NAME);
+        d.selection_path = xasprintf("%s/selection.json%s", d.opts.state_dir, "");
+        int rc;
+        if (cli.check_config) {
+                rc = check_config(&d);
+        } else {
+                d.loop = ev_default_loop(EVFLAG_AUTO);
+                if (!d.loop)
+                        fatalx("cannot initialise the event loop");
+                rc = run(&d);
+                ev_loop_destroy(d.loop);
+        }
+        cfg_set_free(d.cfgs);
+        free(d.startup_path);
+        free(d.selection_path);
+        opts_free(&d.opts);
+        return rc;
+}

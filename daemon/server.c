@@ -1,0 +1,475 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "fsutil.h"
+#include "http.h"
+#include "log.h"
+
+#define SRV_READ_CHUNK   16384u
+#define SRV_MAX_INPUT    (HTTP_MAX_HEAD + HTTP_MAX_BODY + SRV_READ_CHUNK)
+#define SRV_SHUTDOWN_GRACE 5.0
+
+struct conn {
+        ev_io io;          /* first: the watcher's data pointer is the conn */
+        ev_timer timer;    /* idle timeout, re-armed on every read or write */
+        ev_tstamp request_start; /* first byte of the current request, or 0 */
+        int fd;
+        unsigned id;
+        char *in;
+        size_t in_len, in_cap;
+        char *out;
+        size_t out_len, out_off;
+        bool close_after;  /* close once out is written */
+        struct sparkd *d;
+        struct conn *prev, *next;
+};
+
+static struct {
+        int fd;
+        bool owned;        /* created by us (not systemd's): unlink at exit */
+        int spare_fd;      /* kept open so EMFILE can still be answered */
+        ev_io io;
+        ev_timer grace;
+        bool stopping;
+        struct conn *conns;
+        unsigned n_conns;
+        unsigned next_id;
+} srv = {.fd = -1, .spare_fd = -1};
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+unsigned srv_connections(void) { return srv.n_conns; }
+
+/* Ensures dir exists, is ours and is 0700.  Returns 0 or -errno. */
+static int srv_private_dir(const char *dir) {
+        int r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        struct stat st;
+        if (lstat(dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+                return -EPERM;
+        if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Returns 1 when a live daemon answers on path, 0 when nothing does (and
+ * a stale socket file was removed), or -errno. */
+static int srv_probe_existing(const struct sockaddr_un *sa) {
+        struct stat st;
+        if (lstat(sa->sun_path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISSOCK(st.st_mode))
+                return -EEXIST;
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        int r = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+        int e = errno;
+        close(fd);
+        if (r == 0)
+                return 1;
+        if (e != ECONNREFUSED && e != ENOENT)
+                return -e;
+        if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+                return -errno;
+        log_info("removed stale socket %s", sa->sun_path);
+        return 0;
+}
+
+/* Creates, binds (umask 0177 around bind) and listens on path. */
+static int srv_bind(const char *path) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        char dir[sizeof sa.sun_path];
+        strcpy(dir, path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                int r = srv_private_dir(dir);
+                if (r < 0)
+                        return log_errno(r, "socket directory %s", dir);
+        }
+        int r = srv_probe_existing(&sa);
+        if (r == 1) {
+                log_warnx("another sparkd is already listening on %s", path);
+                return -EADDRINUSE;
+        }
+        if (r < 0)
+                return log_errno(r, "cannot use %s", path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_errno(-errno, "socket");
+        mode_t old = umask(0177);
+        r = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
+        umask(old);
+        if (r == 0 && chmod(path, 0600) < 0)
+                r = -errno;
+        if (r == 0 && listen(fd, 128) < 0)
+                r = -errno;
+        if (r < 0) {
+                close(fd);
+                return log_errno(r, "cannot listen on %s", path);
+        }
+        return fd;
+}
+
+int srv_listen(struct sparkd *d) {
+        int n = sd_listen_fds(1);
+        if (n > 1)
+                log_warnx("systemd passed %d sockets; using the first", n);
+        if (n >= 1) {
+                srv.fd = SD_LISTEN_FDS_START;
+                srv.owned = false;
+                int fl = fcntl(srv.fd, F_GETFL);
+                if (fl < 0 || fcntl(srv.fd, F_SETFL, fl | O_NONBLOCK) < 0)
+                        return log_errno(-errno, "socket from systemd");
+                log_info("listening on the socket passed by systemd");
+        } else {
+                int fd = srv_bind(d->opts.socket_path);
+                if (fd < 0)
+                        return fd;
+                srv.fd = fd;
+                srv.owned = true;
+                log_info("listening on %s", d->opts.socket_path);
+        }
+        srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        return 0;
+}
+
+/* Unlinks the conn and frees it with its watchers stopped. */
+static void conn_close(struct conn *c) {
+        struct ev_loop *loop = c->d->loop;
+        ev_io_stop(loop, &c->io);
+        ev_timer_stop(loop, &c->timer);
+        close(c->fd);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                srv.conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        srv.n_conns--;
+        free(c->in);
+        free(c->out);
+        free(c);
+        if (srv.stopping && srv.n_conns == 0)
+                ev_break(loop, EVBREAK_ALL);
+}
+
+/* Switches the io watcher between reading and writing. */
+static void conn_watch(struct conn *c, int events) {
+        if (c->io.events == events && ev_is_active(&c->io))
+                return;
+        ev_io_stop(c->d->loop, &c->io);
+        ev_io_set(&c->io, c->fd, events);
+        ev_io_start(c->d->loop, &c->io);
+}
+
+/* Queues a complete response and starts writing it. */
+static void conn_send(struct conn *c, char *data, size_t len, bool close_after) {
+        free(c->out);
+        c->out = data;
+        c->out_len = len;
+        c->out_off = 0;
+        c->close_after = close_after || srv.stopping;
+        conn_watch(c, EV_WRITE);
+}
+
+/* Answers with a JSON error and closes afterwards. */
+static void conn_fail(struct conn *c, int status, const char *code, const char *msg) {
+        struct api_response resp = {.status = status, .body = api_error_body(code, "%s", msg)};
+        size_t len;
+        char *data = api_serialize(&resp, false, &len);
+        json_decref(resp.body);
+        if (!data) {
+                conn_close(c);
+                return;
+        }
+        conn_send(c, data, len, true);
+}
+
+static const char *status_code_name(int status) {
+        switch (status) {
+        case 413: return "body_too_large";
+        case 431: return "headers_too_large";
+        case 501: return "not_implemented";
+        case 505: return "http_version_not_supported";
+        default: return "bad_request";
+        }
+}
+
+/* Logs a handled request without headers (never Cookie/Authorization). */
+static void conn_log_request(struct conn *c, const struct http_request *req, int status) {
+        log_debug("conn %u: %s %s -> %d", c->id, req->method, req->path, status);
+}
+
+/* Tries to parse and answer one request from the input buffer.  Returns
+ * true when a response was queued (or the conn closed). */
+static bool conn_process(struct conn *c) {
+        static struct http_request req; /* large; the loop is single-threaded */
+        const char *err = NULL;
+        int n = http_parse(c->in, c->in_len, &req, &err);
+        if (n == 0)
+                return false;
+        if (n < 0) {
+                log_warnx("conn %u: bad request (%d): %s", c->id, -n, err ? err : "?");
+                conn_fail(c, -n, status_code_name(-n), err ? err : http_reason(-n));
+                return true;
+        }
+        struct api_response resp;
+        api_handle(c->d, &req, &resp);
+        c->d->requests++;
+        conn_log_request(c, &req, resp.status);
+        bool keep = req.keep_alive && !srv.stopping;
+        size_t len;
+        char *data = api_serialize(&resp, keep, &len);
+        json_decref(resp.body);
+        memmove(c->in, c->in + n, c->in_len - (size_t)n);
+        c->in_len -= (size_t)n;
+        c->request_start = c->in_len ? ev_now(c->d->loop) : 0;
+        if (!data) {
+                conn_close(c);
+                return true;
+        }
+        conn_send(c, data, len, !keep);
+        return true;
+}
+
+/* Reads what is available; processes a request when one is complete. */
+static void conn_read(struct conn *c) {
+        if (c->in_cap - c->in_len < SRV_READ_CHUNK) {
+                size_t cap = c->in_cap ? c->in_cap * 2 : SRV_READ_CHUNK * 2;
+                if (cap > SRV_MAX_INPUT)
+                        cap = SRV_MAX_INPUT;
+                if (cap <= c->in_len) {
+                        conn_fail(c, 413, "body_too_large", "the request is too large");
+                        return;
+                }
+                char *p = realloc(c->in, cap);
+                if (!p) {
+                        conn_close(c);
+                        return;
+                }
+                c->in = p;
+                c->in_cap = cap;
+        }
+        ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                conn_close(c);
+                return;
+        }
+        if (c->in_len == 0)
+                c->request_start = ev_now(c->d->loop);
+        c->in_len += (size_t)n;
+        ev_timer_again(c->d->loop, &c->timer);
+        if (conn_process(c))
+                return;
+        /* A trickling client still has request_timeout in all. */
+        if (ev_now(c->d->loop) - c->request_start >= c->d->opts.request_timeout) {
+                log_warnx("conn %u: request not complete in time; dropped", c->id);
+                conn_fail(c, 408, "request_timeout", "the request was not received in time");
+        }
+}
+
+/* Writes pending output; on completion either closes or goes back to
+ * reading (answering a pipelined request already buffered). */
+static void conn_write(struct conn *c) {
+        while (c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (n < 0) {
+                        conn_close(c);
+                        return;
+                }
+                c->out_off += (size_t)n;
+        }
+        ev_timer_again(c->d->loop, &c->timer);
+        free(c->out);
+        c->out = NULL;
+        c->out_len = c->out_off = 0;
+        if (c->close_after) {
+                conn_close(c);
+                return;
+        }
+        conn_watch(c, EV_READ);
+        if (c->in_len)
+                conn_process(c);
+}
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        (void)loop;
+        struct conn *c = (struct conn *)w;
+        if (revents & EV_WRITE)
+                conn_write(c);
+        else if (revents & EV_READ)
+                conn_read(c);
+}
+
+/* Idle or slow: a client silent for idle_timeout, or one whose request
+ * takes longer than request_timeout in all, is answered 408 and dropped. */
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)revents;
+        struct conn *c = (struct conn *)((char *)w - offsetof(struct conn, timer));
+        ev_tstamp now = ev_now(loop);
+        bool slow = c->request_start && now - c->request_start >= c->d->opts.request_timeout;
+        if (c->out) {
+                log_warnx("conn %u: client does not read its response; dropped", c->id);
+                conn_close(c);
+        } else if (c->in_len || slow) {
+                log_warnx("conn %u: request not complete in time; dropped", c->id);
+                conn_fail(c, 408, "request_timeout", "the request was not received in time");
+        } else {
+                conn_close(c);
+        }
+}
+
+/* Returns the peer's uid or -errno. */
+static long peer_uid(int fd) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        return (long)cred.uid;
+}
+
+/* Accepts when EMFILE: frees the spare fd, accepts and closes at once. */
+static void srv_shed(void) {
+        if (srv.spare_fd < 0)
+                return;
+        close(srv.spare_fd);
+        int fd = accept4(srv.fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0)
+                close(fd);
+        srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        log_warnx("out of file descriptors: a connection was refused");
+}
+
+static void conn_new(struct sparkd *d, int fd) {
+        struct conn *c = calloc(1, sizeof *c);
+        if (!c) {
+                close(fd);
+                return;
+        }
+        c->fd = fd;
+        c->d = d;
+        c->id = ++srv.next_id;
+        c->next = srv.conns;
+        if (srv.conns)
+                srv.conns->prev = c;
+        srv.conns = c;
+        srv.n_conns++;
+        ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
+        ev_io_start(d->loop, &c->io);
+        double t = d->opts.idle_timeout < d->opts.request_timeout ? d->opts.idle_timeout
+                                                                  : d->opts.request_timeout;
+        ev_timer_init(&c->timer, conn_timer_cb, 0., t);
+        ev_timer_again(d->loop, &c->timer);
+}
+
+static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        (void)loop;
+        (void)revents;
+        struct sparkd *d = w->data;
+        for (int i = 0; i < 16; i++) {
+                int fd = accept4(srv.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) {
+                        if (errno == EMFILE || errno == ENFILE)
+                                srv_shed();
+                        else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                                log_warn("accept");
+                        return;
+                }
+                long uid = peer_uid(fd);
+                if (uid != (long)geteuid()) {
+                        log_warnx("refused a connection from uid %ld (only uid %ld may connect)",
+                                  uid, (long)geteuid());
+                        close(fd);
+                        continue;
+                }
+                if (srv.n_conns >= d->opts.max_connections) {
+                        static const char busy[] =
+                                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 91\r\nConnection: close\r\n\r\n"
+                                "{\"error\": {\"code\": \"too_many_connections\", \"message\": \"too many open connections\"}}\n";
+                        (void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        close(fd);
+                        log_warnx("connection limit (%u) reached: a connection was refused",
+                                  d->opts.max_connections);
+                        continue;
+                }
+                conn_new(d, fd);
+        }
+}
+
+void srv_start(struct sparkd *d) {
+        ev_io_init(&srv.io, srv_accept_cb, srv.fd, EV_READ);
+        srv.io.data = d;
+        ev_io_start(d->loop, &srv.io);
+}
+
+static void srv_unlink(struct sparkd *d) {
+        if (srv.owned && d->opts.socket_path) {
+                unlink(d->opts.socket_path);
+                srv.owned = false;
+        }
+}
+
+static void srv_grace_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)w;
+        (void)revents;
+        log_warnx("%u connection(s) still open after %.0f s; closing them", srv.n_conns,
+                  SRV_SHUTDOWN_GRACE);
+        ev_break(loop, EVBREAK_ALL);
+}
+
+void srv_shutdown(struct sparkd *d) {
+        if (srv.stopping)
+                return;
+        srv.stopping = true;
+        ev_io_stop(d->loop, &srv.io);
+        srv_unlink(d);
+        for (struct conn *c = srv.conns, *next; c; c = next) {
+                next = c->next;
+                if (!c->out && c->in_len == 0)
+                        conn_close(c);
+        }
+        if (srv.n_conns == 0) {
+                ev_break(d->loop, EVBREAK_ALL);
+                return;
+        }
+        ev_timer_init(&srv.grace, srv_grace_cb, SRV_SHUTDOWN_GRACE, 0.);
+        ev_timer_start(d->loop, &srv.grace);
+}
+
+void srv_free(struct sparkd *d) {
+        while (srv.conns)
+                conn_close(srv.conns);
+        ev_timer_stop(d->loop, &srv.grace);
+        ev_io_stop(d->loop, &srv.io);
+        if (srv.fd >= 0 && srv.owned)
+                close(srv.fd);
+        srv_unlink(d);
+        if (srv.spare_fd >= 0)
+                close(srv.spare_fd);
+        srv.fd = srv.spare_fd = -1;
+}

@@ -1,0 +1,136 @@
+#include "startup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "log.h"
+
+/* Variables that every template sees under `sparkd`. */
+static json_t *startup_extra(struct sparkd *d) {
+        return json_pack("{s:s, s:s}", "version", SPARKD_VERSION, "public_prefix",
+                         d->opts.public_prefix ? d->opts.public_prefix : "");
+}
+
+static char *dupf(const char *fmt, const char *a, const char *b) {
+        char *s = NULL;
+        if (asprintf(&s, fmt, a, b) < 0)
+                return NULL;
+        return s;
+}
+
+enum startup_fail startup_render(struct sparkd *d, const char *name, json_t *overrides,
+                                 char **ret_code, char **ret_err) {
+        const struct cfg_entry *e = cfg_find(d->cfgs, name);
+        if (!e) {
+                *ret_err = dupf("no configuration named '%s'%s", name, "");
+                return STARTUP_NOT_FOUND;
+        }
+        if (e->error) {
+                *ret_err = dupf("configuration '%s' has errors: %s", name, e->error);
+                return STARTUP_INVALID;
+        }
+        json_t *ctx = NULL;
+        char *err = NULL;
+        json_t *extra = startup_extra(d);
+        int r = cfg_context(e, overrides, extra, &ctx, &err);
+        json_decref(extra);
+        if (r < 0) {
+                *ret_err = err;
+                return r == -ENOMEM ? STARTUP_NOMEM : STARTUP_BAD_OVERRIDE;
+        }
+        struct tmpl_err terr = {0};
+        char *code = NULL;
+        r = tmpl_render(e->tmpl, ctx, &code, NULL, &terr);
+        json_decref(ctx);
+        if (r < 0) {
+                const char *tname = json_string_value(json_object_get(e->doc, "template"));
+                if (asprintf(ret_err, "%s:%d:%d: %s", tname ? tname : "template", terr.line,
+                             terr.col, terr.msg) < 0)
+                        *ret_err = NULL;
+                return r == -ENOMEM ? STARTUP_NOMEM : STARTUP_TEMPLATE;
+        }
+        *ret_code = code;
+        return STARTUP_OK;
+}
+
+/* Remembers the selection in state_dir/selection.json (best effort). */
+static void startup_remember(struct sparkd *d, const char *name, json_t *overrides) {
+        json_t *ov = overrides ? json_incref(overrides) : json_object();
+        json_t *sel = json_pack("{s:s, s:o}", "config", name, "overrides", ov);
+        char *text = sel ? json_dumps(sel, JSON_INDENT(2)) : NULL;
+        json_decref(sel);
+        if (!text)
+                return;
+        int r = write_file_atomic(d->selection_path, text, strlen(text), 0600);
+        if (r < 0)
+                log_errno(r, "cannot remember the selection in %s", d->selection_path);
+        free(text);
+}
+
+/* Renders and writes the file; remembers the selection when asked. */
+static enum startup_fail startup_write(struct sparkd *d, const char *name, json_t *overrides,
+                                       bool remember, char **ret_err) {
+        char *code = NULL;
+        enum startup_fail f = startup_render(d, name, overrides, &code, ret_err);
+        if (f != STARTUP_OK)
+                return f;
+        int r = write_file_atomic(d->startup_path, code, strlen(code), 0600);
+        free(code);
+        if (r < 0) {
+                *ret_err = dupf("cannot write %s: %s", d->startup_path, strerror(-r));
+                return STARTUP_IO;
+        }
+        if (remember)
+                startup_remember(d, name, overrides);
+        return STARTUP_OK;
+}
+
+enum startup_fail startup_select(struct sparkd *d, const char *name, json_t *overrides,
+                                 char **ret_err) {
+        return startup_write(d, name, overrides, true, ret_err);
+}
+
+json_t *startup_selection(struct sparkd *d) {
+        json_error_t jerr;
+        json_t *sel = json_load_file(d->selection_path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!sel)
+                return NULL;
+        if (!json_is_string(json_object_get(sel, "config")) ||
+            !json_is_object(json_object_get(sel, "overrides"))) {
+                json_decref(sel);
+                return NULL;
+        }
+        return sel;
+}
+
+/* Writes one selection and logs the outcome; returns 0 or -1. */
+static int startup_try(struct sparkd *d, const char *name, json_t *overrides, const char *why) {
+        char *err = NULL;
+        enum startup_fail f = startup_write(d, name, overrides, false, &err);
+        if (f == STARTUP_OK) {
+                log_info("wrote %s from %s configuration '%s'", d->startup_path, why, name);
+                return 0;
+        }
+        log_warnx("cannot render %s configuration '%s': %s", why, name, err ? err : "out of memory");
+        free(err);
+        return -1;
+}
+
+int startup_initial(struct sparkd *d) {
+        json_t *sel = startup_selection(d);
+        if (sel) {
+                int r = startup_try(d, json_string_value(json_object_get(sel, "config")),
+                                    json_object_get(sel, "overrides"), "the selected");
+                json_decref(sel);
+                if (r == 0)
+                        return 0;
+        }
+        if (!d->cfgs->default_name) {
+                log_warnx("no default configuration: %s was not written", d->startup_path);
+                return -ENOENT;
+        }
+        return startup_try(d, d->cfgs->default_name, NULL, "the default") == 0 ? 0 : -EINVAL;
+}

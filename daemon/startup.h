@@ -1,0 +1,43 @@
+/* startup.h — rendering a configuration into the IPython startup file.
+ *
+ * The file is IPYTHONDIR/profile_default/startup/99-sparkd.py, replaced
+ * atomically (mode 0600, directories 0700).  The user's last selection is
+ * kept in STATE_DIR/selection.json so that a restarted daemon renders it
+ * again instead of the default.
+ */
+#pragma once
+#include <jansson.h>
+
+#include "daemon.h"
+
+#define STARTUP_FILE_NAME "99-sparkd.py"
+
+/* Why a render failed; the API maps it to a status. */
+enum startup_fail {
+        STARTUP_OK = 0,
+        STARTUP_NOT_FOUND,    /* no configuration of that name: 404 */
+        STARTUP_INVALID,      /* the configuration file has errors: 422 */
+        STARTUP_BAD_OVERRIDE, /* overrides outside `overridable`: 400 */
+        STARTUP_TEMPLATE,     /* the template failed to render: 422 */
+        STARTUP_IO,           /* the file could not be written: 500 */
+        STARTUP_NOMEM,
+};
+
+/* Renders configuration `name` with overrides (a JSON object or NULL).
+ * On success returns STARTUP_OK and the code in *ret_code (malloc'd); else
+ * the reason, with a malloc'd sentence in *ret_err. */
+enum startup_fail startup_render(struct sparkd *d, const char *name, json_t *overrides,
+                                 char **ret_code, char **ret_err);
+
+/* Renders and writes the startup file, then remembers the selection.
+ * Same returns as startup_render. */
+enum startup_fail startup_select(struct sparkd *d, const char *name, json_t *overrides,
+                                 char **ret_err);
+
+/* At daemon start: renders the remembered selection if it still renders,
+ * else the default configuration (if any).  Logs what it did; returns 0 or
+ * a negative errno when nothing could be written. */
+int startup_initial(struct sparkd *d);
+
+/* The remembered selection {"config", "overrides"} or NULL (new ref). */
+json_t *startup_selection(struct sparkd *d);
