@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libev-dev libjansson-dev libyaml-dev libzmq3-dev libssl-dev libsystemd-dev libcmocka-dev
-      curl python3 python3-venv util-linux)
+      curl python3 python3-venv util-linux systemd)
 missing=()
 for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
