@@ -245,17 +245,6 @@ static int render_one(const char *file, const char *ctxfile) {
         return r < 0 ? 1 : 0;
 }
 
-int sparkd_reload(struct sparkd *d) {
-        struct cfg_set *s = NULL;
-        int r = cfg_load((const char *const *)d->opts.config_dirs, d->opts.n_config_dirs,
-                         d->opts.user_config_dir, &s);
-        if (r < 0)
-                return r;
-        cfg_set_free(d->cfgs);
-        d->cfgs = s;
-        return 0;
-}
-
 /* --check-config */
 static int check_config(struct sparkd *d) {
         if (sparkd_reload(d) < 0) {
