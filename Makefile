@@ -51,7 +51,7 @@ else
 SPARKD_BIN := daemon/sparkd
 endif
 
-.PHONY: all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format
+.PHONY: all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test
 
 all: $(SPARKD_BIN)
 
@@ -97,6 +97,25 @@ fuzz-smoke: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
+
+# tools/: sparkctl and the launcher (normal build in tools/, sanitized in build/asan/).
+ifdef SANITIZE
+TOOL_BINS := $(BUILD)/sparkctl $(BUILD)/sparkd-launch
+else
+TOOL_BINS := tools/sparkctl tools/sparkd-launch
+endif
+TOOL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
+all: $(TOOL_BINS)
+
+tools/sparkctl tools/sparkd-launch: tools/%: tools/%.c tools/uhttp.c tools/uhttp.h
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/uhttp.c $(ALL_LDFLAGS) $(TOOL_LIBS)
+$(BUILD)/sparkctl $(BUILD)/sparkd-launch: $(BUILD)/%: tools/%.c tools/uhttp.c tools/uhttp.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/uhttp.c $(ALL_LDFLAGS) $(TOOL_LIBS)
+
+# The hub hook, the launcher, sparkctl and the systemd units (tests/hub).
+hub-test: $(SPARKD_BIN) $(TOOL_BINS) $(VENV)/.done
+	SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
+		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(VPY) -m pytest -q tests/hub
 
 deps:
 	@bash scripts/install-deps.sh

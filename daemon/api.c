@@ -8,19 +8,24 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kernel.h"
+#include "session.h"
 #include "startup.h"
 
 #define API_MAX_SEGMENTS 8
 #define API_XSRF_MAX 512
 
-typedef void api_handler(struct sparkd *d, const struct http_request *req, json_t *body,
-                         const char *arg, struct api_response *resp);
+typedef void api_handler(struct sparkd *d, struct conn *c, const struct http_request *req,
+                         json_t *body, const char *arg, struct api_response *resp);
+
+enum api_arg { ARG_NONE, ARG_NAME, ARG_KERNEL };
 
 struct api_route {
         const char *method;
-        const char *pattern; /* segments; "*" matches one (a name) */
+        const char *pattern; /* segments; "*" matches one */
         api_handler *fn;
         bool wants_body;     /* a JSON object body is parsed (empty → {}) */
+        enum api_arg arg;    /* what "*" must be */
 };
 
 json_t *api_error_body(const char *code, const char *fmt, ...) {
@@ -88,8 +93,9 @@ int api_parse_body(const char *body, size_t len, json_t **ret, char *err, size_t
 }
 
 /* GET /api/health */
-static void h_health(struct sparkd *d, const struct http_request *req, json_t *body,
-                     const char *arg, struct api_response *resp) {
+static void h_health(struct sparkd *d, struct conn *c, const struct http_request *req,
+                     json_t *body, const char *arg, struct api_response *resp) {
+        (void)c;
         (void)req, (void)body, (void)arg;
         api_ok(resp, 200, json_pack("{s:s, s:s, s:I}", "status", "ok", "version", SPARKD_VERSION,
                                     "configs", (json_int_t)d->cfgs->n));
@@ -117,8 +123,9 @@ static json_t *config_item(const struct sparkd *d, const struct cfg_entry *e) {
 }
 
 /* GET /api/configs */
-static void h_configs(struct sparkd *d, const struct http_request *req, json_t *body,
-                      const char *arg, struct api_response *resp) {
+static void h_configs(struct sparkd *d, struct conn *c, const struct http_request *req,
+                      json_t *body, const char *arg, struct api_response *resp) {
+        (void)c;
         (void)req, (void)body, (void)arg;
         json_t *list = json_array();
         for (size_t i = 0; list && i < d->cfgs->n; i++)
@@ -140,8 +147,9 @@ static const struct cfg_entry *find_or_404(struct sparkd *d, const char *name,
 }
 
 /* GET /api/configs/NAME */
-static void h_config_get(struct sparkd *d, const struct http_request *req, json_t *body,
-                         const char *name, struct api_response *resp) {
+static void h_config_get(struct sparkd *d, struct conn *c, const struct http_request *req,
+                         json_t *body, const char *name, struct api_response *resp) {
+        (void)c;
         (void)req, (void)body;
         const struct cfg_entry *e = find_or_404(d, name, resp);
         if (!e)
@@ -184,8 +192,9 @@ static int body_overrides(json_t *body, json_t **ret, struct api_response *resp)
 }
 
 /* POST /api/configs/NAME/render {"overrides": {...}} → {"code": "..."} */
-static void h_config_render(struct sparkd *d, const struct http_request *req, json_t *body,
-                            const char *name, struct api_response *resp) {
+static void h_config_render(struct sparkd *d, struct conn *c, const struct http_request *req,
+                            json_t *body, const char *name, struct api_response *resp) {
+        (void)c;
         (void)req;
         json_t *ov;
         if (body_overrides(body, &ov, resp) < 0)
@@ -201,8 +210,9 @@ static void h_config_render(struct sparkd *d, const struct http_request *req, js
 }
 
 /* PUT /api/configs/NAME (a configuration as JSON) */
-static void h_config_put(struct sparkd *d, const struct http_request *req, json_t *body,
-                         const char *name, struct api_response *resp) {
+static void h_config_put(struct sparkd *d, struct conn *c, const struct http_request *req,
+                         json_t *body, const char *name, struct api_response *resp) {
+        (void)c;
         (void)req;
         json_t *bname = json_object_get(body, "name");
         if (bname && (!json_is_string(bname) || strcmp(json_string_value(bname), name))) {
@@ -238,8 +248,9 @@ static void h_config_put(struct sparkd *d, const struct http_request *req, json_
 }
 
 /* DELETE /api/configs/NAME (user configurations only) */
-static void h_config_delete(struct sparkd *d, const struct http_request *req, json_t *body,
-                            const char *name, struct api_response *resp) {
+static void h_config_delete(struct sparkd *d, struct conn *c, const struct http_request *req,
+                            json_t *body, const char *name, struct api_response *resp) {
+        (void)c;
         (void)req, (void)body;
         const struct cfg_entry *e = find_or_404(d, name, resp);
         if (!e)
@@ -260,8 +271,9 @@ static void h_config_delete(struct sparkd *d, const struct http_request *req, js
 }
 
 /* POST /api/select {"config": NAME, "overrides": {...}} */
-static void h_select(struct sparkd *d, const struct http_request *req, json_t *body,
-                     const char *arg, struct api_response *resp) {
+static void h_select(struct sparkd *d, struct conn *c, const struct http_request *req,
+                     json_t *body, const char *arg, struct api_response *resp) {
+        (void)c;
         (void)req, (void)arg;
         const char *name = json_string_value(json_object_get(body, "config"));
         if (!name) {
@@ -287,8 +299,9 @@ static void h_select(struct sparkd *d, const struct http_request *req, json_t *b
 }
 
 /* GET /api/select → the remembered selection */
-static void h_selection(struct sparkd *d, const struct http_request *req, json_t *body,
-                        const char *arg, struct api_response *resp) {
+static void h_selection(struct sparkd *d, struct conn *c, const struct http_request *req,
+                        json_t *body, const char *arg, struct api_response *resp) {
+        (void)c;
         (void)req, (void)body, (void)arg;
         json_t *sel = startup_selection(d);
         if (!sel)
@@ -300,15 +313,47 @@ static void h_selection(struct sparkd *d, const struct http_request *req, json_t
         api_ok(resp, 200, sel);
 }
 
+/* POST /api/sessions */
+static void h_session_start(struct sparkd *d, struct conn *c, const struct http_request *req,
+                            json_t *body, const char *arg, struct api_response *resp) {
+        (void)c, (void)req, (void)arg;
+        session_start(d, body, resp);
+}
+
+/* GET /api/sessions[?wait=&version=] */
+static void h_sessions(struct sparkd *d, struct conn *c, const struct http_request *req,
+                       json_t *body, const char *arg, struct api_response *resp) {
+        (void)body, (void)arg;
+        session_get(d, c, NULL, req->query, resp);
+}
+
+/* GET /api/sessions/ID[?wait=&version=] */
+static void h_session_get(struct sparkd *d, struct conn *c, const struct http_request *req,
+                          json_t *body, const char *id, struct api_response *resp) {
+        (void)body;
+        session_get(d, c, id, req->query, resp);
+}
+
+/* DELETE /api/sessions/ID */
+static void h_session_stop(struct sparkd *d, struct conn *c, const struct http_request *req,
+                           json_t *body, const char *id, struct api_response *resp) {
+        (void)c, (void)req, (void)body;
+        session_stop(d, id, resp);
+}
+
 static const struct api_route routes[] = {
-        {"GET", "/api/health", h_health, false},
-        {"GET", "/api/configs", h_configs, false},
-        {"GET", "/api/configs/*", h_config_get, false},
-        {"PUT", "/api/configs/*", h_config_put, true},
-        {"DELETE", "/api/configs/*", h_config_delete, false},
-        {"POST", "/api/configs/*/render", h_config_render, true},
-        {"GET", "/api/select", h_selection, false},
-        {"POST", "/api/select", h_select, true},
+        {"GET", "/api/health", h_health, false, ARG_NONE},
+        {"GET", "/api/configs", h_configs, false, ARG_NONE},
+        {"GET", "/api/configs/*", h_config_get, false, ARG_NAME},
+        {"PUT", "/api/configs/*", h_config_put, true, ARG_NAME},
+        {"DELETE", "/api/configs/*", h_config_delete, false, ARG_NAME},
+        {"POST", "/api/configs/*/render", h_config_render, true, ARG_NAME},
+        {"GET", "/api/select", h_selection, false, ARG_NONE},
+        {"POST", "/api/select", h_select, true, ARG_NONE},
+        {"GET", "/api/sessions", h_sessions, false, ARG_NONE},
+        {"POST", "/api/sessions", h_session_start, true, ARG_NONE},
+        {"GET", "/api/sessions/*", h_session_get, false, ARG_KERNEL},
+        {"DELETE", "/api/sessions/*", h_session_stop, false, ARG_KERNEL},
 };
 
 /* Matches path against pattern; stores the "*" segment (at most one) in
@@ -378,11 +423,15 @@ static int route_body(const struct http_request *req, json_t **ret, struct api_r
 }
 
 /* Runs the route; the checks shared by every route come first. */
-static void route_run(struct sparkd *d, const struct api_route *rt, const char *arg,
+static void route_run(struct sparkd *d, struct conn *c, const struct api_route *rt, const char *arg,
                       const struct http_request *req, struct api_response *resp) {
-        if (strchr(rt->pattern, '*') && !cfg_name_valid(arg)) {
+        if (rt->arg == ARG_NAME && !cfg_name_valid(arg)) {
                 api_fail(resp, 400, "invalid_name",
                          "configuration names are 1 to 64 characters of A-Z a-z 0-9 _ . -");
+                return;
+        }
+        if (rt->arg == ARG_KERNEL && !kernel_id_valid(arg)) {
+                api_fail(resp, 400, "invalid_kernel_id", "a session id is its kernel's id (a UUID)");
                 return;
         }
         if (is_mutating(req->method) && !xsrf_ok(req)) {
@@ -396,11 +445,12 @@ static void route_run(struct sparkd *d, const struct api_route *rt, const char *
         json_t *body = NULL;
         if (rt->wants_body && route_body(req, &body, resp) < 0)
                 return;
-        rt->fn(d, req, body, arg, resp);
+        rt->fn(d, c, req, body, arg, resp);
         json_decref(body);
 }
 
-void api_handle(struct sparkd *d, const struct http_request *req, struct api_response *resp) {
+void api_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
+                struct api_response *resp) {
         memset(resp, 0, sizeof *resp);
         char arg[CFG_NAME_MAX + 64];
         char allow[128] = "";
@@ -408,7 +458,7 @@ void api_handle(struct sparkd *d, const struct http_request *req, struct api_res
                 if (!route_match(routes[i].pattern, req->path, arg, sizeof arg))
                         continue;
                 if (!strcmp(routes[i].method, req->method)) {
-                        route_run(d, &routes[i], arg, req, resp);
+                        route_run(d, c, &routes[i], arg, req, resp);
                         return;
                 }
                 if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow) {

@@ -11,15 +11,21 @@
 
 #define API_MAX_JSON_DEPTH 32
 
+#define API_DEFERRED 0   /* the handler answers later with srv_reply */
+#define API_DETACHED (-1) /* the handler took the socket (srv_detach) */
+
+struct conn;
+
 struct api_response {
-        int status;
+        int status;           /* or API_DEFERRED / API_DETACHED */
         json_t *body;          /* owned; NULL for 204 */
         char extra_headers[256]; /* e.g. "Allow: GET, PUT\r\n" */
 };
 
 /* Answers req into *resp (always filled; never fails: allocation failures
  * become 500). */
-void api_handle(struct sparkd *d, const struct http_request *req, struct api_response *resp);
+void api_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
+                struct api_response *resp);
 
 /* An error response body: {"error": {"code": code, "message": message}}. */
 json_t *api_error_body(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -66,8 +66,16 @@ int cfg_parse(const char *file, const char *buf, size_t len, json_t **ret_doc, c
 
 /* Validates a configuration given as JSON (the body of PUT).  On success
  * stores a new validated object in *ret_doc; on failure returns -EINVAL and
- * a malloc'd message (naming the key) in *ret_err. */
+ * a malloc'd message (naming the key) in *ret_err.  Without a `name` in
+ * `in`, the doc has no name, and no display_name or app_name unless given
+ * (the loader fills them from the file name). */
 int cfg_validate_json(json_t *in, json_t **ret_doc, char **ret_err);
+
+/* The same for the configuration called `name` (the one in the URL): the
+ * body's `name` may be absent (it becomes `name`, and the defaults that
+ * follow from it are filled in) and must otherwise equal it.
+ * cfg_validate_json(in, ...) is cfg_validate_json_as(in, NULL, ...). */
+int cfg_validate_json_as(json_t *in, const char *name, json_t **ret_doc, char **ret_err);
 
 /* Loads every configuration in the admin dirs (in order) and the user dir
  * (may be NULL).  A missing directory is not an error.  A user file with

@@ -16,6 +16,8 @@ struct sparkd_opts {
         char *ipython_dir;
         char *state_dir;        /* keeps the user's last selection */
         char *public_prefix;    /* SPARKD_PUBLIC_PREFIX: where the browser reaches us */
+        char *runtime_dir;      /* Jupyter's runtime dir: kernel-<id>.json files */
+        double start_timeout;   /* seconds a session may take to become ready */
         double idle_timeout;    /* seconds a connection may stay silent */
         double request_timeout; /* seconds from a request's first byte to its end */
         unsigned max_connections;

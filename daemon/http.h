@@ -19,7 +19,8 @@ struct http_header {
 };
 
 struct http_request {
-        char head[HTTP_MAX_HEAD + 1]; /* private copy of the head, NUL-split */
+        /* private copy of the head, NUL-split, then the decoded path */
+        char head[2 * HTTP_MAX_HEAD + 2];
         const char *method;           /* "GET", "POST", ... */
         const char *target;           /* raw request-target, e.g. "/api/configs?x=1" */
         const char *path;             /* percent-decoded path, no query (NUL-free: %00 is 400) */
@@ -41,7 +42,9 @@ struct http_request {
  *              400 malformed, 413 body too large, 431 head too large,
  *              501 Transfer-Encoding (chunked bodies are not accepted),
  *              505 not HTTP/1.x.
- * When err is not NULL it gets a short human sentence for errors. */
+ * When err is not NULL it gets a short human sentence for errors.  *req is
+ * scratch space unless n > 0.  Lines end with CRLF or a bare LF; complete
+ * lines are checked as they arrive, so a bad request fails early. */
 int http_parse(const char *buf, size_t len, struct http_request *req, const char **err);
 
 /* The value of the first header called name (case-insensitive), or NULL. */
@@ -53,7 +56,7 @@ const char *http_header(const struct http_request *req, const char *name);
 int http_cookie(const char *cookie_header, const char *name, char *out, size_t outsz);
 
 /* The value of query parameter `name` (percent-decoded) into out; same
- * returns as http_cookie. */
+ * returns as http_cookie, and -EINVAL when the value decodes to a NUL. */
 int http_query_param(const char *query, const char *name, char *out, size_t outsz);
 
 /* The reason phrase for a status ("Not Found"), "Unknown" for others. */

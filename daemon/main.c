@@ -12,6 +12,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
+#include "kernel.h"
+#include "session.h"
 #include "log.h"
 #include "server.h"
 #include "startup.h"
@@ -35,6 +37,10 @@ static const char usage_text[] =
         "                             (default $XDG_STATE_HOME/sparkd)\n"
         "      --public-prefix PATH   URL path at which browsers reach this daemon\n"
         "                             [SPARKD_PUBLIC_PREFIX] (set by the hub hook)\n"
+        "      --runtime-dir DIR      Jupyter's runtime dir with the kernels' connection\n"
+        "                             files [JUPYTER_RUNTIME_DIR]\n"
+        "                             (default ~/.local/share/jupyter/runtime)\n"
+        "      --start-timeout SECS   a Spark start may take this long (default 180)\n"
         "      --idle-timeout SECS    drop connections silent this long (default 30)\n"
         "      --request-timeout SECS drop requests not received within (default 10)\n"
         "      --max-connections N    open connections at most (default 64)\n"
@@ -49,7 +55,7 @@ static const char usage_text[] =
         "Signals: SIGHUP reloads the configurations; SIGTERM and SIGINT finish the requests\n"
         "in flight, remove the socket and exit 0.  See sparkd(8).\n";
 
-enum { OPT_STATE = 256, OPT_PREFIX, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION };
+enum { OPT_STATE = 256, OPT_PREFIX, OPT_RUNTIME, OPT_START_TIMEOUT, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION };
 
 struct cli {
         bool check_config;
@@ -150,6 +156,10 @@ static void opts_defaults(struct sparkd_opts *o) {
                                                      : xasprintf("%s/.local/state/sparkd%s", home_dir(), "");
         if (!o->public_prefix && env("SPARKD_PUBLIC_PREFIX"))
                 o->public_prefix = xstrdup(env("SPARKD_PUBLIC_PREFIX"));
+        if (!o->runtime_dir)
+                o->runtime_dir = env("JUPYTER_RUNTIME_DIR")
+                                         ? xstrdup(env("JUPYTER_RUNTIME_DIR"))
+                                         : xasprintf("%s/.local/share/jupyter/runtime%s", home_dir(), "");
         if (env("SPARKD_VERBOSE") && strcmp(env("SPARKD_VERBOSE"), "0"))
                 o->verbose = true;
 }
@@ -162,6 +172,8 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 {"ipython-dir", required_argument, NULL, 'i'},
                 {"state-dir", required_argument, NULL, OPT_STATE},
                 {"public-prefix", required_argument, NULL, OPT_PREFIX},
+                {"runtime-dir", required_argument, NULL, OPT_RUNTIME},
+                {"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
                 {"idle-timeout", required_argument, NULL, OPT_IDLE},
                 {"request-timeout", required_argument, NULL, OPT_REQ},
                 {"max-connections", required_argument, NULL, OPT_MAXC},
@@ -176,6 +188,7 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
         o->idle_timeout = 30;
         o->request_timeout = 10;
         o->max_connections = 64;
+        o->start_timeout = 180;
         int ch;
         while ((ch = getopt_long(argc, argv, "s:c:u:i:vh", longopts, NULL)) != -1) {
                 switch (ch) {
@@ -185,6 +198,8 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 case 'i': o->ipython_dir = xstrdup(optarg); break;
                 case OPT_STATE: o->state_dir = xstrdup(optarg); break;
                 case OPT_PREFIX: o->public_prefix = xstrdup(optarg); break;
+                case OPT_RUNTIME: o->runtime_dir = xstrdup(optarg); break;
+                case OPT_START_TIMEOUT: o->start_timeout = parse_seconds(optarg, "--start-timeout"); break;
                 case OPT_IDLE: o->idle_timeout = parse_seconds(optarg, "--idle-timeout"); break;
                 case OPT_REQ: o->request_timeout = parse_seconds(optarg, "--request-timeout"); break;
                 case OPT_MAXC: o->max_connections = parse_count(optarg, "--max-connections", 4096); break;
@@ -265,6 +280,7 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents) {
         struct sparkd *d = w->data;
         log_info("signal %d: stopping", w->signum);
         sd_notify(0, "STOPPING=1");
+        session_shutdown(d);
         srv_shutdown(d);
 }
 
@@ -289,6 +305,7 @@ static void opts_free(struct sparkd_opts *o) {
         free(o->ipython_dir);
         free(o->state_dir);
         free(o->public_prefix);
+        free(o->runtime_dir);
 }
 
 static int run(struct sparkd *d) {
@@ -300,6 +317,9 @@ static int run(struct sparkd *d) {
                  d->cfgs->default_name ? d->cfgs->default_name : "none");
         if (srv_listen(d) < 0)
                 return 1;
+        int r = kernel_global_init();
+        if (r < 0)
+                fatalx("cannot initialise ZeroMQ: %s", strerror(-r));
         startup_initial(d);
         ev_signal sterm, sint, shup;
         ev_signal_init(&sterm, on_stop, SIGTERM);
@@ -313,6 +333,8 @@ static int run(struct sparkd *d) {
         sd_notify(0, "READY=1\nSTATUS=serving");
         ev_run(d->loop, 0);
         srv_free(d);
+        session_free_all();
+        kernel_global_free();
         ev_signal_stop(d->loop, &sterm);
         ev_signal_stop(d->loop, &sint);
         ev_signal_stop(d->loop, &shup);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,6 +32,9 @@ struct conn {
         char *out;
         size_t out_len, out_off;
         bool close_after;  /* close once out is written */
+        bool deferred;     /* a handler will answer with srv_reply */
+        bool keep_alive;   /* of the deferred request */
+        bool continued;    /* "100 Continue" sent for the current request */
         struct sparkd *d;
         struct conn *prev, *next;
 };
@@ -158,7 +162,8 @@ static void conn_close(struct conn *c) {
         struct ev_loop *loop = c->d->loop;
         ev_io_stop(loop, &c->io);
         ev_timer_stop(loop, &c->timer);
-        close(c->fd);
+        if (c->fd >= 0)
+                close(c->fd);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -234,22 +239,60 @@ static bool conn_process(struct conn *c) {
                 return true;
         }
         struct api_response resp;
-        api_handle(c->d, &req, &resp);
-        c->d->requests++;
+        struct sparkd *d = c->d;
+        d->requests++;
+        api_handle(d, c, &req, &resp);
+        if (resp.status == API_DETACHED)
+                return true; /* c is gone */
         conn_log_request(c, &req, resp.status);
         bool keep = req.keep_alive && !srv.stopping;
+        memmove(c->in, c->in + n, c->in_len - (size_t)n);
+        c->in_len -= (size_t)n;
+        c->request_start = c->in_len ? ev_now(d->loop) : 0;
+        c->continued = false;
+        if (resp.status == API_DEFERRED) {
+                c->deferred = true;
+                c->keep_alive = keep;
+                ev_io_stop(d->loop, &c->io);
+                ev_timer_stop(d->loop, &c->timer);
+                return true;
+        }
         size_t len;
         char *data = api_serialize(&resp, keep, &len);
         json_decref(resp.body);
-        memmove(c->in, c->in + n, c->in_len - (size_t)n);
-        c->in_len -= (size_t)n;
-        c->request_start = c->in_len ? ev_now(c->d->loop) : 0;
         if (!data) {
                 conn_close(c);
                 return true;
         }
         conn_send(c, data, len, !keep);
         return true;
+}
+
+/* Answers "Expect: 100-continue" (curl sends it before large bodies) once
+ * the head of the current request is in. */
+static void conn_maybe_continue(struct conn *c) {
+        if (c->continued)
+                return;
+        const char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+        if (!end)
+                return;
+        size_t head = (size_t)(end - c->in);
+        for (const char *p = c->in; p && p < end; p = memchr(p, '\n', (size_t)(end - p))) {
+                if (*p == '\n')
+                        p++;
+                if (!strncasecmp(p, "expect:", 7) && end - p > 7) {
+                        const char *v = p + 7;
+                        while (*v == ' ' || *v == '\t')
+                                v++;
+                        if (!strncasecmp(v, "100-continue", 12)) {
+                                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                                (void)!send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                                break;
+                        }
+                }
+        }
+        (void)head;
+        c->continued = true;
 }
 
 /* Reads what is available; processes a request when one is complete. */
@@ -283,6 +326,7 @@ static void conn_read(struct conn *c) {
         ev_timer_again(c->d->loop, &c->timer);
         if (conn_process(c))
                 return;
+        conn_maybe_continue(c);
         /* A trickling client still has request_timeout in all. */
         if (ev_now(c->d->loop) - c->request_start >= c->d->opts.request_timeout) {
                 log_warnx("conn %u: request not complete in time; dropped", c->id);
@@ -314,6 +358,32 @@ static void conn_write(struct conn *c) {
         conn_watch(c, EV_READ);
         if (c->in_len)
                 conn_process(c);
+}
+
+void srv_reply(struct conn *c, struct api_response *resp) {
+        c->deferred = false;
+        bool keep = c->keep_alive && !srv.stopping;
+        size_t len;
+        char *data = api_serialize(resp, keep, &len);
+        json_decref(resp->body);
+        resp->body = NULL;
+        log_debug("conn %u: deferred answer %d", c->id, resp->status);
+        if (!data) {
+                conn_close(c);
+                return;
+        }
+        ev_timer_again(c->d->loop, &c->timer);
+        conn_send(c, data, len, !keep);
+}
+
+int srv_detach(struct conn *c, char **ret_buf, size_t *ret_len) {
+        int fd = c->fd;
+        *ret_buf = c->in;
+        *ret_len = c->in_len;
+        c->in = NULL;
+        c->fd = -1;
+        conn_close(c);
+        return fd;
 }
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -450,7 +520,7 @@ void srv_shutdown(struct sparkd *d) {
         srv_unlink(d);
         for (struct conn *c = srv.conns, *next; c; c = next) {
                 next = c->next;
-                if (!c->out && c->in_len == 0)
+                if (!c->out && c->in_len == 0 && !c->deferred)
                         conn_close(c);
         }
         if (srv.n_conns == 0) {

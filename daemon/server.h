@@ -25,5 +25,18 @@ void srv_shutdown(struct sparkd *d);
 /* Closes everything at once (after the loop ended); removes our socket. */
 void srv_free(struct sparkd *d);
 
+struct conn;
+struct api_response;
+
+/* Finishes a request its handler deferred (api_handle answered
+ * API_DEFERRED): sends resp (its body is consumed) and resumes reading. */
+void srv_reply(struct conn *c, struct api_response *resp);
+
+/* Hands the connection's socket to the caller (a handler that answered
+ * API_DETACHED, e.g. the UI proxy): returns the fd, and the bytes received
+ * so far — the current request from its first byte, and anything after it —
+ * in *ret_buf (malloc'd, may be NULL when empty).  The conn is freed. */
+int srv_detach(struct conn *c, char **ret_buf, size_t *ret_len);
+
 /* Number of open connections (for tests and /api/health). */
 unsigned srv_connections(void);

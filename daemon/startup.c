@@ -8,10 +8,15 @@
 #include "fsutil.h"
 #include "log.h"
 
-/* Variables that every template sees under `sparkd`. */
-static json_t *startup_extra(struct sparkd *d) {
-        return json_pack("{s:s, s:s}", "version", SPARKD_VERSION, "public_prefix",
-                         d->opts.public_prefix ? d->opts.public_prefix : "");
+/* Variables that every template sees under `sparkd`; a session's own
+ * (vars) replace the defaults. */
+static json_t *startup_extra(struct sparkd *d, json_t *vars) {
+        json_t *x = json_pack("{s:s, s:s, s:b, s:n, s:n, s:n, s:n}", "version", SPARKD_VERSION,
+                              "public_prefix", d->opts.public_prefix ? d->opts.public_prefix : "",
+                              "eager", 0, "kernel_id", "ui_port", "ui_path", "remote");
+        if (x && vars)
+                json_object_update(x, vars);
+        return x;
 }
 
 static char *dupf(const char *fmt, const char *a, const char *b) {
@@ -23,6 +28,11 @@ static char *dupf(const char *fmt, const char *a, const char *b) {
 
 enum startup_fail startup_render(struct sparkd *d, const char *name, json_t *overrides,
                                  char **ret_code, char **ret_err) {
+        return startup_render_ex(d, name, overrides, NULL, NULL, ret_code, ret_err);
+}
+
+enum startup_fail startup_render_ex(struct sparkd *d, const char *name, json_t *overrides,
+                                    json_t *vars, json_t *conf_add, char **ret_code, char **ret_err) {
         const struct cfg_entry *e = cfg_find(d->cfgs, name);
         if (!e) {
                 *ret_err = dupf("no configuration named '%s'%s", name, "");
@@ -34,13 +44,15 @@ enum startup_fail startup_render(struct sparkd *d, const char *name, json_t *ove
         }
         json_t *ctx = NULL;
         char *err = NULL;
-        json_t *extra = startup_extra(d);
+        json_t *extra = startup_extra(d, vars);
         int r = cfg_context(e, overrides, extra, &ctx, &err);
         json_decref(extra);
         if (r < 0) {
                 *ret_err = err;
                 return r == -ENOMEM ? STARTUP_NOMEM : STARTUP_BAD_OVERRIDE;
         }
+        if (conf_add)
+                json_object_update(json_object_get(ctx, "conf"), conf_add);
         struct tmpl_err terr = {0};
         char *code = NULL;
         r = tmpl_render(e->tmpl, ctx, &code, NULL, &terr);

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (http_parse(raw, (size_t)n + size, &req, NULL) <= 0)
                 return 0;
         struct api_response resp;
-        api_handle(&d, &req, &resp);
+        api_handle(&d, NULL, &req, &resp);
         if (resp.status < 200 || resp.status > 599)
                 abort();
         size_t len;

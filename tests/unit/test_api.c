@@ -56,7 +56,7 @@ static struct api_response call(const char *method, const char *path, const char
         assert_true(n > 0 && (size_t)n < sizeof raw);
         assert_int_equal(http_parse(raw, (size_t)n, &req, NULL), n);
         struct api_response resp;
-        api_handle(&d, &req, &resp);
+        api_handle(&d, NULL, &req, &resp);
         return resp;
 }
 

@@ -1,0 +1,818 @@
+#include "session.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "pylit.h"
+#include "server.h"
+#include "session_py.h"
+#include "startup.h"
+#include "strbuf.h"
+
+enum sstate { S_STARTING, S_READY, S_FAILED, S_STOPPING, S_STOPPED };
+static const char *const state_names[] = {"starting", "ready", "failed", "stopping", "stopped"};
+
+struct session {
+        char kernel_id[KMSG_UUID_LEN + 1];
+        char *config;
+        json_t *overrides;
+        enum sstate state;
+        unsigned long version;
+        json_t *info;           /* from the kernel: app_id, master, ... */
+        char *error, *hint;
+        char *reason;           /* why it stopped */
+        json_t *log;            /* array of the last lines */
+        double started_at, ready_at;
+        const char *waiting_for;
+        int ui_port;
+        char ui_path[512];
+        struct kernel *k;
+        char start_msg[KMSG_UUID_LEN + 1];
+        char stop_msg[KMSG_UUID_LEN + 1];
+        char marker[PATH_MAX];
+        bool stop_requested;    /* DELETE while the start code runs */
+        json_t *hints;          /* the configuration's error_hints */
+        ev_timer timeout;
+        struct sparkd *d;
+        struct session *next;
+};
+
+struct waiter {
+        struct conn *c;
+        char kernel_id[KMSG_UUID_LEN + 1]; /* "" for the list */
+        unsigned long version;
+        ev_timer timer;
+        struct sparkd *d;
+        struct waiter *next;
+};
+
+static struct session *sessions;
+static struct waiter *waiters;
+static unsigned long global_version;
+
+static void session_notify(struct sparkd *d);
+
+static double wall_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct session *session_find(const char *id) {
+        for (struct session *s = sessions; s; s = s->next)
+                if (!strcasecmp(s->kernel_id, id))
+                        return s;
+        return NULL;
+}
+
+int session_ui_port(const char *id) {
+        struct session *s = session_find(id);
+        return s && s->state == S_READY ? s->ui_port : -1;
+}
+
+/* The session as the API shows it. */
+static json_t *session_json(const struct session *s) {
+        json_t *o = json_pack("{s:s, s:s, s:O, s:s, s:I, s:f}", "kernel_id", s->kernel_id, "config",
+                              s->config, "overrides", s->overrides, "state", state_names[s->state],
+                              "version", (json_int_t)s->version, "started_at", s->started_at);
+        if (!o)
+                return NULL;
+        static const char *const info_keys[] = {"master", "app_id", "spark_version", "cores", "memory"};
+        for (size_t i = 0; i < sizeof info_keys / sizeof *info_keys; i++) {
+                json_t *v = s->info ? json_object_get(s->info, info_keys[i]) : NULL;
+                json_object_set(o, info_keys[i], v ? v : json_null());
+        }
+        json_object_set_new(o, "ui_path", s->state == S_READY && s->ui_port > 0 ? json_string(s->ui_path)
+                                                                                : json_null());
+        json_object_set_new(o, "ready_at", s->ready_at > 0 ? json_real(s->ready_at) : json_null());
+        json_object_set_new(o, "waiting_for", s->state == S_STARTING && s->waiting_for
+                                                      ? json_string(s->waiting_for) : json_null());
+        json_object_set_new(o, "error", s->error ? json_pack("{s:s, s:s?}", "message", s->error, "hint", s->hint)
+                                                 : json_null());
+        json_object_set_new(o, "reason", s->reason ? json_string(s->reason) : json_null());
+        json_object_set(o, "log_tail", s->log);
+        return o;
+}
+
+static void session_changed(struct session *s) {
+        s->version = ++global_version;
+        session_notify(s->d);
+}
+
+/* Appends output to the log tail, a line at a time, bounded. */
+static void session_log(struct session *s, const char *text) {
+        const char *p = text;
+        while (*p) {
+                size_t n = strcspn(p, "\n");
+                if (n > 0 && json_array_size(s->log) < 10000)
+                        json_array_append_new(s->log, json_stringn_nocheck(p, n > 1000 ? 1000 : n));
+                p += n;
+                if (*p == '\n')
+                        p++;
+        }
+        while (json_array_size(s->log) > SESSION_LOG_LINES)
+                json_array_remove(s->log, 0);
+}
+
+static void session_set_str(char **dst, const char *v) {
+        free(*dst);
+        *dst = v ? strdup(v) : NULL;
+}
+
+/* The marker file that tells a queued start code not to run. */
+static void session_cancel_marker(struct session *s) {
+        if (!s->marker[0])
+                return;
+        FILE *f = fopen(s->marker, "we");
+        if (f)
+                fclose(f);
+}
+
+static void session_drop_marker(struct session *s) {
+        if (s->marker[0])
+                unlink(s->marker);
+        s->marker[0] = '\0';
+}
+
+/* Built-in advice for errors users meet; a configuration's error_hints are
+ * tried first. */
+static const struct {
+        const char *re;
+        const char *hint;
+} builtin_hints[] = {
+        {"JAVA_GATEWAY_EXITED|JAVA_HOME is not set|java: not found|No such file or directory: 'java'",
+         "No Java was found for this kernel: install OpenJDK 17 (apt-get install openjdk-17-jre-headless) "
+         "or set JAVA_HOME in the configuration's env."},
+        {"pyspark is not installed",
+         "Install PySpark into the kernel's environment (pip install pyspark) or pick a kernel that has it."},
+        {"Could not parse Master URL|Invalid master URL|Master must either be",
+         "The configuration's master URL is wrong: use local[N], spark://HOST:PORT, k8s://https://HOST, yarn or sc://HOST:PORT."},
+        {"Failed to connect to master|All masters are unresponsive|Connection refused",
+         "The Spark master does not answer: check that it runs and that the host and port are right."},
+        {"did not start within",
+         "The kernel may be busy with a long cell, or Spark is slow to start: try again, or raise the start timeout."},
+        {"Cannot allocate memory|OutOfMemoryError|Java heap space",
+         "Spark ran out of memory: lower spark.driver.memory or free memory on the machine."},
+        {"kernel died",
+         "The kernel stopped while Spark was starting: restart the kernel and try again; check the kernel's log for a crash."},
+};
+
+/* The first hint whose regex matches text: the configuration's first. */
+static const char *session_find_hint(const struct session *s, const char *text) {
+        size_t i;
+        json_t *h;
+        json_array_foreach(s->hints, i, h) {
+                const char *re = json_string_value(json_object_get(h, "pattern"));
+                regex_t rx;
+                if (!re || regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
+                        continue;
+                int m = regexec(&rx, text, 0, NULL, 0);
+                regfree(&rx);
+                if (m == 0)
+                        return json_string_value(json_object_get(h, "hint"));
+        }
+        for (i = 0; i < sizeof builtin_hints / sizeof *builtin_hints; i++) {
+                regex_t rx;
+                if (regcomp(&rx, builtin_hints[i].re, REG_EXTENDED | REG_NOSUB) != 0)
+                        continue;
+                int m = regexec(&rx, text, 0, NULL, 0);
+                regfree(&rx);
+                if (m == 0)
+                        return builtin_hints[i].hint;
+        }
+        return NULL;
+}
+
+static void session_stop_timer(struct session *s) { ev_timer_stop(s->d->loop, &s->timeout); }
+
+/* Ends a start that will not become ready. */
+static void session_fail(struct session *s, const char *message) {
+        session_stop_timer(s);
+        s->state = S_FAILED;
+        session_set_str(&s->error, message);
+        struct strbuf all = STRBUF_INIT;
+        sb_puts(&all, message);
+        size_t i;
+        json_t *line;
+        json_array_foreach(s->log, i, line) {
+                sb_putc(&all, '\n');
+                sb_puts(&all, json_string_value(line));
+        }
+        session_set_str(&s->hint, all.buf ? session_find_hint(s, all.buf) : NULL);
+        sb_free(&all);
+        log_info("session %s failed: %s", s->kernel_id, message);
+        session_changed(s);
+}
+
+/* A one-line message from a Python error: for Java exceptions the first
+ * line of the Java exception, else "ename: first line of evalue". */
+static char *error_message(json_t *content) {
+        const char *ename = json_string_value(json_object_get(content, "ename")) ?: "Error";
+        const char *evalue = json_string_value(json_object_get(content, "evalue")) ?: "";
+        const char *java = strstr(evalue, "\n: ");
+        const char *line = java ? java + 3 : evalue;
+        size_t n = strcspn(line, "\n");
+        if (n > 500)
+                n = 500;
+        char *out = NULL;
+        if (java || !strcmp(ename, "RuntimeError") || !strcmp(ename, "PySparkRuntimeError"))
+                return asprintf(&out, "%.*s", (int)n, line) < 0 ? NULL : out;
+        return asprintf(&out, "%s: %.*s", ename, (int)n, line) < 0 ? NULL : out;
+}
+
+static void start_on_busy(void *data) {
+        struct session *s = data;
+        if (s->state == S_STARTING) {
+                s->waiting_for = "Spark to start";
+                session_changed(s);
+        }
+}
+
+static void start_on_output(void *data, const char *text) { session_log(data, text); }
+
+static void session_run_stop_code(struct session *s);
+
+/* Reads the JSON info the user expression returned. */
+static int parse_info(json_t *content, json_t **ret, char **ret_err) {
+        json_t *ue = json_object_get(json_object_get(content, "user_expressions"), "sparkd");
+        const char *st = json_string_value(json_object_get(ue, "status"));
+        if (!st || strcmp(st, "ok")) {
+                *ret_err = ue ? error_message(ue) : strdup("the kernel returned no session information");
+                return -EINVAL;
+        }
+        const char *text = json_string_value(json_object_get(json_object_get(ue, "data"), "text/plain"));
+        json_t *info = text ? json_loads(text, 0, NULL) : NULL;
+        if (!json_is_object(info)) {
+                json_decref(info);
+                *ret_err = strdup("the kernel returned unreadable session information");
+                return -EINVAL;
+        }
+        *ret = info;
+        return 0;
+}
+
+/* The UI port from info.ui_url ("http://host:PORT"), else the one we set. */
+static int info_ui_port(json_t *info, int fallback) {
+        const char *url = json_string_value(json_object_get(info, "ui_url"));
+        const char *colon = url ? strrchr(url, ':') : NULL;
+        int port = colon ? atoi(colon + 1) : 0;
+        return port > 0 && port < 65536 ? port : fallback;
+}
+
+static void start_on_reply(void *data, json_t *content) {
+        struct session *s = data;
+        session_drop_marker(s);
+        if (s->state != S_STARTING && !s->stop_requested)
+                return;
+        const char *status = json_string_value(json_object_get(content, "status"));
+        char *err = NULL;
+        json_t *info = NULL;
+        if (!status || strcmp(status, "ok"))
+                err = error_message(content);
+        else if (parse_info(content, &info, &err) == 0) {
+                json_decref(s->info);
+                s->info = info;
+        }
+        if (s->stop_requested) {
+                free(err);
+                session_run_stop_code(s);
+                return;
+        }
+        if (err) {
+                session_fail(s, err);
+                free(err);
+                return;
+        }
+        session_stop_timer(s);
+        s->state = S_READY;
+        s->ready_at = wall_now();
+        s->ui_port = info_ui_port(s->info, s->ui_port);
+        log_info("session %s ready in %.2f s (%s)", s->kernel_id, s->ready_at - s->started_at,
+                 json_string_value(json_object_get(s->info, "app_id")) ?: "no app id");
+        session_changed(s);
+}
+
+static void start_on_done(void *data) {
+        struct session *s = data;
+        s->start_msg[0] = '\0';
+}
+
+static const struct kernel_exec_cbs start_cbs = {
+        .on_busy = start_on_busy,
+        .on_output = start_on_output,
+        .on_reply = start_on_reply,
+        .on_done = start_on_done,
+};
+
+static void stop_on_reply(void *data, json_t *content) {
+        struct session *s = data;
+        const char *status = json_string_value(json_object_get(content, "status"));
+        if (status && strcmp(status, "ok")) {
+                char *err = error_message(content);
+                session_log(s, err ? err : "stopping failed");
+                free(err);
+        }
+}
+
+static void stop_on_done(void *data) {
+        struct session *s = data;
+        s->stop_msg[0] = '\0';
+        s->state = S_STOPPED;
+        session_set_str(&s->reason, "stopped");
+        log_info("session %s stopped", s->kernel_id);
+        session_changed(s);
+}
+
+static const struct kernel_exec_cbs stop_cbs = {
+        .on_output = start_on_output,
+        .on_reply = stop_on_reply,
+        .on_done = stop_on_done,
+};
+
+/* The execute_request code: install the helpers, then `call`. */
+static char *session_code(const char *call) {
+        struct strbuf sb = STRBUF_INIT;
+        json_t *helpers = json_string(session_py_helpers);
+        struct strbuf lit = STRBUF_INIT;
+        int r = helpers ? pylit_append(&lit, helpers, (size_t)-1, NULL, 0) : -ENOMEM;
+        json_decref(helpers);
+        if (r == 0)
+                r = sb_printf(&sb, session_py_install, lit.buf);
+        if (r == 0)
+                r = sb_puts(&sb, call);
+        sb_free(&lit);
+        if (r < 0) {
+                sb_free(&sb);
+                return NULL;
+        }
+        return sb_take(&sb, NULL);
+}
+
+static void session_run_stop_code(struct session *s) {
+        s->stop_requested = false;
+        s->state = S_STOPPING;
+        session_changed(s);
+        char *code = session_code("__import__('_sparkd').stop(globals())\n");
+        if (!code || !s->k || kernel_execute(s->k, code, NULL, &stop_cbs, s, s->stop_msg) < 0) {
+                s->state = S_STOPPED;
+                session_set_str(&s->reason, "stopped");
+                session_changed(s);
+        }
+        free(code);
+}
+
+static void session_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop, (void)revents;
+        struct session *s = (struct session *)((char *)w - offsetof(struct session, timeout));
+        if (s->state != S_STARTING)
+                return;
+        session_cancel_marker(s);
+        char msg[160];
+        snprintf(msg, sizeof msg, "Spark did not start within %.0f s%s", s->d->opts.start_timeout,
+                 s->waiting_for && !strcmp(s->waiting_for, "the kernel to finish its running cell")
+                         ? " (the kernel was busy running a cell)" : "");
+        session_fail(s, msg);
+}
+
+static void session_on_dead(void *data, const char *why) {
+        struct session *s = data;
+        log_info("session %s: %s", s->kernel_id, why);
+        session_cancel_marker(s);
+        session_drop_marker(s);
+        s->k = kernel_close(s->k);
+        if (s->state == S_STARTING) {
+                session_fail(s, "the kernel died while Spark was starting");
+                return;
+        }
+        if (s->state != S_FAILED)
+                s->state = S_STOPPED;
+        session_set_str(&s->reason, "the kernel died or was shut down");
+        session_changed(s);
+}
+
+static const struct kernel_cbs kernel_callbacks = {.on_dead = session_on_dead};
+
+/* A free TCP port on 127.0.0.1 (bound and released: Spark retries the
+ * next ports itself should it be taken meanwhile). */
+static int free_port(void) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof sa;
+        int r = 0;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+            getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+                r = -errno;
+        close(fd);
+        return r < 0 ? r : ntohs(sa.sin_port);
+}
+
+static struct session *session_free(struct session *s) {
+        if (!s)
+                return NULL;
+        ev_timer_stop(s->d->loop, &s->timeout);
+        session_drop_marker(s);
+        kernel_close(s->k);
+        free(s->config);
+        json_decref(s->overrides);
+        json_decref(s->info);
+        json_decref(s->log);
+        json_decref(s->hints);
+        free(s->error);
+        free(s->hint);
+        free(s->reason);
+        free(s);
+        return NULL;
+}
+
+/* Drops the oldest ended sessions past SESSION_MAX. */
+static void session_prune(void) {
+        size_t n = 0;
+        for (struct session *s = sessions; s; s = s->next)
+                n++;
+        for (struct session **pp = &sessions; *pp && n > SESSION_MAX;) {
+                struct session *s = *pp;
+                if (s->state == S_STOPPED || s->state == S_FAILED) {
+                        *pp = s->next;
+                        session_free(s);
+                        n--;
+                } else {
+                        pp = &s->next;
+                }
+        }
+}
+
+static void fail(struct api_response *resp, int status, const char *code, const char *fmt, const char *arg) {
+        resp->status = status;
+        resp->body = api_error_body(code, fmt, arg);
+}
+
+/* Maps a startup failure to a response (the same as for /api/select). */
+static void render_fail(enum startup_fail f, char *err, struct api_response *resp) {
+        static const struct {
+                int status;
+                const char *code;
+        } map[] = {
+                [STARTUP_NOT_FOUND] = {404, "config_not_found"}, [STARTUP_INVALID] = {422, "config_invalid"},
+                [STARTUP_BAD_OVERRIDE] = {400, "invalid_override"}, [STARTUP_TEMPLATE] = {422, "template_error"},
+                [STARTUP_IO] = {500, "write_failed"}, [STARTUP_NOMEM] = {500, "out_of_memory"},
+        };
+        fail(resp, map[f].status, map[f].code, "%s", err ? err : "out of memory");
+        free(err);
+}
+
+/* Validates the start request's members; fills resp on error. */
+static int start_args(json_t *body, const char **ret_config, const char **ret_kernel,
+                      json_t **ret_ov, bool *ret_restart, struct api_response *resp) {
+        const char *config = json_string_value(json_object_get(body, "config"));
+        const char *kid = json_string_value(json_object_get(body, "kernel_id"));
+        json_t *ov = json_object_get(body, "overrides");
+        json_t *restart = json_object_get(body, "restart");
+        if (!config || !cfg_name_valid(config)) {
+                fail(resp, 400, "invalid_name", "%s", "'config' must be a configuration name");
+                return -EINVAL;
+        }
+        if (!kid || !kernel_id_valid(kid)) {
+                fail(resp, 400, "invalid_kernel_id", "%s", "'kernel_id' must be a kernel id (a UUID)");
+                return -EINVAL;
+        }
+        if (ov && !json_is_object(ov) && !json_is_null(ov)) {
+                fail(resp, 400, "invalid_request", "%s", "'overrides' must be an object");
+                return -EINVAL;
+        }
+        if (restart && !json_is_boolean(restart)) {
+                fail(resp, 400, "invalid_request", "%s", "'restart' must be true or false");
+                return -EINVAL;
+        }
+        *ret_config = config;
+        *ret_kernel = kid;
+        *ret_ov = json_is_object(ov) ? ov : NULL;
+        *ret_restart = json_is_true(restart);
+        return 0;
+}
+
+/* Renders the eager code for s and sends it.  Returns 0 or fills resp. */
+static int session_send_start(struct session *s, struct api_response *resp) {
+        struct sparkd *d = s->d;
+        int port = free_port();
+        if (port < 0) {
+                fail(resp, 500, "no_port", "no free port for the Spark UI: %s", strerror(-port));
+                return -EIO;
+        }
+        s->ui_port = port;
+        snprintf(s->ui_path, sizeof s->ui_path, "%s/ui/%s/",
+                 d->opts.public_prefix ? d->opts.public_prefix : "", s->kernel_id);
+        char *p = s->ui_path;
+        for (char *q = p; *q; q++) /* collapse "//" from a prefix ending in '/' */
+                if (!(q[0] == '/' && q[1] == '/'))
+                        *p++ = *q;
+        *p = '\0';
+        json_t *vars = json_pack("{s:b, s:s, s:i, s:s}", "eager", 1, "kernel_id", s->kernel_id, "ui_port",
+                                 port, "ui_path", s->ui_path);
+        char pbase[sizeof s->ui_path];
+        snprintf(pbase, sizeof pbase, "%.*s", (int)strlen(s->ui_path) - 1, s->ui_path);
+        json_t *conf_add = json_pack("{s:s, s:s}", "spark.ui.port", "", "spark.ui.proxyBase", pbase);
+        char portstr[16];
+        snprintf(portstr, sizeof portstr, "%d", port);
+        json_object_set_new(conf_add, "spark.ui.port", json_string(portstr));
+        char *code = NULL, *err = NULL;
+        enum startup_fail f = startup_render_ex(d, s->config, s->overrides, vars, conf_add, &code, &err);
+        json_decref(vars);
+        json_decref(conf_add);
+        if (f != STARTUP_OK) {
+                render_fail(f, err, resp);
+                return -EINVAL;
+        }
+        snprintf(s->marker, sizeof s->marker, "%s/cancel-%s", d->opts.state_dir, s->kernel_id);
+        unlink(s->marker);
+        struct strbuf call = STRBUF_INIT;
+        json_t *jm = json_string(s->marker), *jc = json_string(code), *jn = json_pack("s+", "<sparkd: ", s->config);
+        json_t *jf = jn ? json_pack("s+", json_string_value(jn), ">") : NULL;
+        int r = jm && jc && jf ? 0 : -ENOMEM;
+        if (r == 0)
+                r = sb_puts(&call, "__import__('_sparkd').run(");
+        if (r == 0)
+                r = pylit_append(&call, jm, (size_t)-1, NULL, 0);
+        if (r == 0)
+                r = sb_puts(&call, ", ");
+        if (r == 0)
+                r = pylit_append(&call, jc, (size_t)-1, NULL, 0);
+        if (r == 0)
+                r = sb_puts(&call, ", ");
+        if (r == 0)
+                r = pylit_append(&call, jf, (size_t)-1, NULL, 0);
+        if (r == 0)
+                r = sb_puts(&call, ", globals())\n");
+        json_decref(jm), json_decref(jc), json_decref(jn), json_decref(jf);
+        free(code);
+        char *full = r == 0 ? session_code(call.buf) : NULL;
+        sb_free(&call);
+        json_t *ue = json_pack("{s:s}", "sparkd", session_py_info_expr);
+        r = full ? kernel_execute(s->k, full, ue, &start_cbs, s, s->start_msg) : -ENOMEM;
+        json_decref(ue);
+        free(full);
+        if (r < 0) {
+                fail(resp, 500, "kernel_error", "cannot send the start request: %s", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
+        const char *config, *kid;
+        json_t *ov;
+        bool restart;
+        if (start_args(body, &config, &kid, &ov, &restart, resp) < 0)
+                return;
+        struct session *old = session_find(kid);
+        if (old && (old->state == S_STARTING || old->state == S_READY || old->state == S_STOPPING) && !restart) {
+                fail(resp, 409, "session_exists", "kernel %s already has a Spark session; stop it or "
+                     "start with \"restart\": true", kid);
+                return;
+        }
+        const struct cfg_entry *e = cfg_find(d->cfgs, config);
+        char *err = NULL;
+        enum startup_fail f = startup_select(d, config, ov, &err);
+        if (f != STARTUP_OK) {
+                render_fail(f, err, resp);
+                return;
+        }
+        struct kernel *k = NULL;
+        if (old && old->k) {
+                k = old->k;
+                old->k = NULL;
+                if (old->start_msg[0])
+                        kernel_forget(k, old->start_msg);
+                if (old->stop_msg[0])
+                        kernel_forget(k, old->stop_msg);
+        }
+        struct session *s = calloc(1, sizeof *s);
+        if (!s) {
+                kernel_close(k);
+                fail(resp, 500, "out_of_memory", "%s", "out of memory");
+                return;
+        }
+        s->d = d;
+        snprintf(s->kernel_id, sizeof s->kernel_id, "%s", kid);
+        s->config = strdup(config);
+        s->overrides = ov ? json_deep_copy(ov) : json_object();
+        s->log = json_array();
+        s->hints = json_incref(json_object_get(e->doc, "error_hints"));
+        s->state = S_STARTING;
+        s->started_at = wall_now();
+        s->waiting_for = "the kernel to finish its running cell";
+        ev_timer_init(&s->timeout, session_timeout_cb, d->opts.start_timeout, 0.);
+        if (!k) {
+                int r = kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &k, &err);
+                if (r < 0) {
+                        fail(resp, r == -ENOENT ? 404 : 400, r == -ENOENT ? "kernel_not_found" : "kernel_error",
+                             "%s", err ? err : "cannot connect to the kernel");
+                        free(err);
+                        session_free(s);
+                        return;
+                }
+        } else {
+                /* the kernel object moves over: its callbacks now reach s */
+                kernel_close(k);
+                int r = kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &k, &err);
+                if (r < 0) {
+                        fail(resp, 404, "kernel_not_found", "%s", err ? err : "cannot connect to the kernel");
+                        free(err);
+                        session_free(s);
+                        return;
+                }
+        }
+        s->k = k;
+        if (session_send_start(s, resp) < 0) {
+                session_free(s);
+                return;
+        }
+        if (old) {
+                struct session **pp = &sessions;
+                while (*pp != old)
+                        pp = &(*pp)->next;
+                *pp = old->next;
+                session_free(old);
+        }
+        s->next = sessions;
+        sessions = s;
+        session_prune();
+        ev_timer_start(d->loop, &s->timeout);
+        log_info("session %s: starting configuration '%s'", kid, config);
+        session_changed(s);
+        resp->status = 202;
+        resp->body = session_json(s);
+}
+
+static json_t *session_list_json(void) {
+        json_t *arr = json_array();
+        for (struct session *s = sessions; s; s = s->next)
+                json_array_append_new(arr, session_json(s));
+        return json_pack("{s:I, s:o}", "version", (json_int_t)global_version, "sessions", arr);
+}
+
+/* The answer for a waiter or a plain GET; NULL id is the list. */
+static void session_answer(const char *id, struct api_response *resp) {
+        if (!id) {
+                resp->status = 200;
+                resp->body = session_list_json();
+                return;
+        }
+        struct session *s = session_find(id);
+        if (!s) {
+                fail(resp, 404, "session_not_found", "no Spark session for kernel %s", id);
+                return;
+        }
+        resp->status = 200;
+        resp->body = session_json(s);
+}
+
+static unsigned long version_of(const char *id) {
+        if (!id[0])
+                return global_version;
+        struct session *s = session_find(id);
+        return s ? s->version : 0;
+}
+
+static struct waiter *waiter_unlink(struct waiter *w) {
+        for (struct waiter **pp = &waiters; *pp; pp = &(*pp)->next)
+                if (*pp == w) {
+                        *pp = w->next;
+                        break;
+                }
+        ev_timer_stop(w->d->loop, &w->timer);
+        return w;
+}
+
+static void waiter_answer(struct waiter *w) {
+        waiter_unlink(w);
+        struct api_response resp = {0};
+        session_answer(w->kernel_id[0] ? w->kernel_id : NULL, &resp);
+        srv_reply(w->c, &resp);
+        free(w);
+}
+
+static void waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents) {
+        (void)loop, (void)revents;
+        waiter_answer((struct waiter *)((char *)t - offsetof(struct waiter, timer)));
+}
+
+/* Answers every waiter whose version has passed. */
+static void session_notify(struct sparkd *d) {
+        (void)d;
+        for (struct waiter *w = waiters, *next; w; w = next) {
+                next = w->next;
+                if (version_of(w->kernel_id) > w->version)
+                        waiter_answer(w);
+        }
+}
+
+void session_get(struct sparkd *d, struct conn *c, const char *id, const char *query,
+                 struct api_response *resp) {
+        if (id && !kernel_id_valid(id)) {
+                fail(resp, 400, "invalid_kernel_id", "%s", "a session id is its kernel's id (a UUID)");
+                return;
+        }
+        char wait[32], ver[32];
+        if (!c || http_query_param(query, "wait", wait, sizeof wait) < 0) {
+                session_answer(id, resp);
+                return;
+        }
+        char *end;
+        double secs = strtod(wait, &end);
+        unsigned long since = 0;
+        if (*end || !(secs >= 0) || secs > SESSION_MAX_WAIT) {
+                fail(resp, 400, "invalid_request", "'wait' must be a number of seconds from 0 to %s", "60");
+                return;
+        }
+        if (http_query_param(query, "version", ver, sizeof ver) >= 0) {
+                since = strtoul(ver, &end, 10);
+                if (*end) {
+                        fail(resp, 400, "invalid_request", "%s", "'version' must be a whole number");
+                        return;
+                }
+        }
+        if (version_of(id ? id : "") > since || secs == 0) {
+                session_answer(id, resp);
+                return;
+        }
+        struct waiter *w = calloc(1, sizeof *w);
+        if (!w) {
+                fail(resp, 500, "out_of_memory", "%s", "out of memory");
+                return;
+        }
+        w->c = c;
+        w->d = d;
+        w->version = since;
+        snprintf(w->kernel_id, sizeof w->kernel_id, "%s", id ? id : "");
+        ev_timer_init(&w->timer, waiter_timeout_cb, secs, 0.);
+        ev_timer_start(d->loop, &w->timer);
+        w->next = waiters;
+        waiters = w;
+        resp->status = API_DEFERRED;
+}
+
+void session_stop(struct sparkd *d, const char *id, struct api_response *resp) {
+        (void)d;
+        if (!kernel_id_valid(id)) {
+                fail(resp, 400, "invalid_kernel_id", "%s", "a session id is its kernel's id (a UUID)");
+                return;
+        }
+        struct session *s = session_find(id);
+        if (!s) {
+                fail(resp, 404, "session_not_found", "no Spark session for kernel %s", id);
+                return;
+        }
+        switch (s->state) {
+        case S_STARTING:
+                session_stop_timer(s);
+                if (s->waiting_for && !strcmp(s->waiting_for, "Spark to start")) {
+                        /* the start code runs: stop right after it */
+                        s->stop_requested = true;
+                        s->state = S_STOPPING;
+                } else {
+                        session_cancel_marker(s);
+                        s->state = S_STOPPED;
+                        session_set_str(&s->reason, "cancelled");
+                }
+                session_changed(s);
+                break;
+        case S_READY:
+                session_run_stop_code(s);
+                break;
+        default:
+                break; /* stopping, stopped or failed: nothing more to do */
+        }
+        resp->status = 202;
+        resp->body = session_json(s);
+}
+
+void session_shutdown(struct sparkd *d) {
+        (void)d;
+        while (waiters)
+                waiter_answer(waiters);
+        for (struct session *s = sessions; s; s = s->next) {
+                session_cancel_marker(s);
+                s->k = kernel_close(s->k);
+        }
+}
+
+void session_free_all(void) {
+        while (waiters)
+                free(waiter_unlink(waiters));
+        while (sessions) {
+                struct session *s = sessions;
+                sessions = s->next;
+                session_free(s);
+        }
+}

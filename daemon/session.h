@@ -1,0 +1,39 @@
+/* session.h — Spark in a running kernel: one session per kernel.
+ *
+ * A session moves starting → ready | failed, and ready → stopping →
+ * stopped.  Starting renders the configuration (eagerly), sends one
+ * execute_request to the kernel and follows it; stopping runs the stop
+ * code in the kernel without restarting it.  Every change bumps a version
+ * that long-polling clients wait on.
+ */
+#pragma once
+#include <jansson.h>
+
+#include "api.h"
+#include "daemon.h"
+
+#define SESSION_MAX_WAIT   60.0 /* seconds a long poll may wait */
+#define SESSION_LOG_LINES  40u
+#define SESSION_MAX        256u
+
+/* POST /api/sessions: body {"config", "kernel_id", "overrides", "restart"}. */
+void session_start(struct sparkd *d, json_t *body, struct api_response *resp);
+
+/* GET /api/sessions[/ID][?wait=S&version=N]: answers now, or defers the
+ * connection c until the version passes N or S seconds elapse.  id NULL
+ * means the list. */
+void session_get(struct sparkd *d, struct conn *c, const char *id, const char *query,
+                 struct api_response *resp);
+
+/* DELETE /api/sessions/ID */
+void session_stop(struct sparkd *d, const char *id, struct api_response *resp);
+
+/* The UI port of a ready session of kernel id, or -1. */
+int session_ui_port(const char *id);
+
+/* At daemon exit: answers every waiting client, forgets the kernels and
+ * stops every process a session launched. */
+void session_shutdown(struct sparkd *d);
+
+/* Frees everything (after the loop ended). */
+void session_free_all(void);
