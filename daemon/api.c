@@ -11,6 +11,7 @@
 #include "kernel.h"
 #include "session.h"
 #include "startup.h"
+#include "ui.h"
 
 #define API_MAX_SEGMENTS 8
 #define API_XSRF_MAX 512
@@ -452,6 +453,10 @@ static void route_run(struct sparkd *d, struct conn *c, const struct api_route *
 void api_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                 struct api_response *resp) {
         memset(resp, 0, sizeof *resp);
+        if (!strncmp(req->path, "/ui/", 4)) {
+                ui_handle(d, c, req, resp);
+                return;
+        }
         char arg[CFG_NAME_MAX + 64];
         char allow[128] = "";
         for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {

@@ -18,6 +18,7 @@
 #include "server.h"
 #include "startup.h"
 #include "tmpl.h"
+#include "ui.h"
 
 static const char usage_text[] =
         "Usage: sparkd [OPTION]...\n"
@@ -156,6 +157,11 @@ static void opts_defaults(struct sparkd_opts *o) {
                                                      : xasprintf("%s/.local/state/sparkd%s", home_dir(), "");
         if (!o->public_prefix && env("SPARKD_PUBLIC_PREFIX"))
                 o->public_prefix = xstrdup(env("SPARKD_PUBLIC_PREFIX"));
+        if (o->public_prefix) {
+                size_t n = strlen(o->public_prefix);
+                while (n > 0 && o->public_prefix[n - 1] == '/')
+                        o->public_prefix[--n] = '\0';
+        }
         if (!o->runtime_dir)
                 o->runtime_dir = env("JUPYTER_RUNTIME_DIR")
                                          ? xstrdup(env("JUPYTER_RUNTIME_DIR"))
@@ -333,6 +339,7 @@ static int run(struct sparkd *d) {
         sd_notify(0, "READY=1\nSTATUS=serving");
         ev_run(d->loop, 0);
         srv_free(d);
+        ui_close_all(d->loop);
         session_free_all();
         kernel_global_free();
         ev_signal_stop(d->loop, &sterm);

@@ -1,0 +1,34 @@
+/* ui.h — each session's Spark UI, reverse-proxied under /ui/<kernel_id>/.
+ *
+ * Spark is started with spark.ui.proxyBase = <public prefix>/ui/<kernel_id>,
+ * so its pages link under that path; the browser's requests arrive here as
+ * /ui/<kernel_id>/<rest> and go to 127.0.0.1:<the session's UI port>/<rest>.
+ * Only ready sessions of this daemon are reachable; anything else is 404.
+ * The path has no segment named `proxy` or `history` (Spark's JavaScript
+ * takes the segment after those for an application id).  Responses stream
+ * through; redirects to Spark's own host are rewritten to stay under the
+ * prefix.  GET and HEAD only: the UI is read-only here.
+ */
+#pragma once
+#include "api.h"
+#include "daemon.h"
+
+#define UI_MAX_RESPONSE_HEAD (64u * 1024u)
+#define UI_BUFFER            (256u * 1024u) /* read from Spark at most this ahead of the browser */
+#define UI_TIMEOUT           60.0           /* seconds without progress */
+
+/* Handles a request whose path starts with /ui/.  Either answers in resp
+ * (404, 405, 301...) or takes the connection over (API_DETACHED). */
+void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
+               struct api_response *resp);
+
+/* Rewrites a Location header value from Spark (absolute URL on 127.0.0.1
+ * or localhost, or a path) into a path for the browser.  Pure; returns a
+ * malloc'd string, or NULL when the value is left as it is. */
+char *ui_rewrite_location(const char *value, int port);
+
+/* Number of proxied requests in flight. */
+unsigned ui_active(void);
+
+/* Closes every proxied request at once (daemon exit). */
+void ui_close_all(struct ev_loop *loop);
