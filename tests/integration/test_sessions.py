@@ -1,0 +1,224 @@
+"""Start Spark in real ipykernels through the real daemon, with real PySpark."""
+import json
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import curl
+from kernels import Kernel, java_children, wait_until
+
+pyspark = pytest.importorskip("pyspark")
+
+
+@pytest.fixture
+def env(daemon_factory, tmp_path):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    d = daemon_factory(extra_args=["--runtime-dir", str(runtime), "--start-timeout", "150",
+                                   "--public-prefix", "/user/alice/sparkd"]).start()
+    kernels = []
+
+    def kernel(**kw):
+        k = Kernel(runtime, d.ipython, **kw)
+        kernels.append(k)
+        return k
+
+    d.kernel = kernel
+    yield d
+    for k in kernels:
+        k.shutdown()
+
+
+def wait_state(d, kid, states=("ready", "failed"), timeout=150):
+    """Follows the session with long polls until it reaches one of states."""
+    version = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = d.get(f"/api/sessions/{kid}?wait=20&version={version}")
+        assert r.status == 200, r
+        s = r.json()
+        if s["state"] in states:
+            return s
+        version = s["version"]
+    raise AssertionError(f"session stuck in {s['state']}: {s}")
+
+
+def start(d, kid, config="local", **extra):
+    r = d.post("/api/sessions", dict({"config": config, "kernel_id": kid}, **extra))
+    assert r.status == 202, r
+    assert r.json()["state"] == "starting"
+    return r.json()
+
+
+def test_local_start_run_ui_stop(env):
+    k = env.kernel()
+    start(env, k.id)
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready", s
+    assert s["master"].startswith("local")
+    assert s["app_id"]
+    assert s["spark_version"] == pyspark.__version__
+    assert s["cores"] >= 1 and s["memory"]
+    assert s["ui_path"] == f"/user/alice/sparkd/ui/{k.id}/"
+    assert s["ready_at"] >= s["started_at"]
+    status, out, _ = k.run("print(spark.range(10**6).count())")
+    assert status == "ok" and out.strip() == "1000000"
+    # the Spark UI through the daemon, every page under the prefix
+    jobs = env.get(f"/ui/{k.id}/jobs/")
+    assert jobs.status == 200
+    assert "Spark Jobs" in jobs.text
+    assert f"/user/alice/sparkd/ui/{k.id}/" in jobs.text  # links stay under the prefix
+    ex = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/executors")
+    assert ex.status == 200
+    assert any(e["id"] == "driver" for e in json.loads(ex.text))
+    root = env.get(f"/ui/{k.id}/")
+    assert root.status == 302
+    loc = re.search(r"(?im)^location: (\S+)", root.headers).group(1)
+    assert loc.startswith(f"/user/alice/sparkd/ui/{k.id}/jobs")
+    for page in ("executors/", "environment/", "SQL/", "stages/", "storage/"):
+        assert env.get(f"/ui/{k.id}/{page}").status == 200, page
+    # stop without restarting the kernel
+    jvms = java_children(k.pid)
+    assert jvms
+    r = env.request("DELETE", f"/api/sessions/{k.id}")
+    assert r.status == 202
+    s = wait_state(env, k.id, ("stopped",))
+    assert s["reason"] == "stopped"
+    status, out, ename = k.run("spark")
+    assert ename == "NameError"
+    assert k.alive()
+    assert wait_until(lambda: not java_children(k.pid), 30)
+    assert env.get(f"/ui/{k.id}/jobs/").status == 404
+
+
+def test_conflict_and_restart_with_new_memory(env):
+    k = env.kernel()
+    start(env, k.id)
+    assert wait_state(env, k.id)["state"] == "ready"
+    r = env.post("/api/sessions", {"config": "local", "kernel_id": k.id})
+    assert r.status == 409 and r.json()["error"]["code"] == "session_exists"
+    start(env, k.id, overrides={"spark.driver.memory": "768m"}, restart=True)
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready", s
+    status, out, _ = k.run("print(spark.conf.get('spark.driver.memory'))")
+    assert out.strip() == "768m"
+
+
+def test_errors_before_start(env):
+    k = env.kernel()
+    r = env.post("/api/sessions", {"config": "local", "kernel_id": "not-a-uuid"})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_kernel_id"
+    r = env.post("/api/sessions", {"config": "local", "kernel_id": "123e4567-e89b-42d3-a456-426614174000"})
+    assert r.status == 404 and r.json()["error"]["code"] == "kernel_not_found"
+    r = env.post("/api/sessions", {"config": "nope", "kernel_id": k.id})
+    assert r.status == 404
+    r = env.post("/api/sessions", {"config": "local", "kernel_id": k.id,
+                                   "overrides": {"spark.driver.memory": "99g"}})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_override"
+    assert env.get("/api/sessions/123e4567-e89b-42d3-a456-426614174000").status == 404
+    assert env.get("/api/sessions/nope").status == 400
+    assert env.get(f"/ui/{k.id}/jobs/").status == 404
+    assert env.get("/ui/../etc/passwd").status in (400, 404)
+
+
+def test_bad_master_fails_with_message_and_hint(env):
+    env.request("PUT", "/api/configs/badmaster", {
+        "master": "nonsense://nowhere",
+        "error_hints": [{"pattern": "Could not parse Master URL", "hint": "Ask your admin (custom hint)."}]})
+    k = env.kernel()
+    start(env, k.id, config="badmaster")
+    s = wait_state(env, k.id)
+    assert s["state"] == "failed"
+    assert "Master URL" in s["error"]["message"]
+    assert s["error"]["message"].count("\n") == 0
+    assert s["error"]["hint"] == "Ask your admin (custom hint)."
+    assert k.alive()
+
+
+def test_no_pyspark_in_kernel(env, tmp_path):
+    site = tmp_path / "nopyspark"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nsys.modules['pyspark'] = None\n")
+    k = env.kernel(env={"PYTHONPATH": str(site)})
+    start(env, k.id)
+    s = wait_state(env, k.id)
+    assert s["state"] == "failed"
+    assert "pyspark is not installed" in s["error"]["message"]
+    assert s["error"]["hint"] and "pip install pyspark" in s["error"]["hint"]
+
+
+def test_busy_kernel_waits_then_ready(env):
+    k = env.kernel()
+    k.submit("import time; time.sleep(8)")
+    time.sleep(0.5)
+    s = start(env, k.id)
+    r = env.get(f"/api/sessions/{k.id}")
+    assert r.json()["state"] == "starting"
+    assert "running cell" in r.json()["waiting_for"]
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready", s
+    assert s["ready_at"] - s["started_at"] >= 6
+
+
+def test_kernel_killed_mid_start(env):
+    k = env.kernel()
+    start(env, k.id)
+    time.sleep(1.0)
+    pid = k.pid
+    k.kill()
+    s = wait_state(env, k.id, ("failed", "stopped"), timeout=30)
+    assert s["state"] == "failed"
+    assert "kernel died" in s["error"]["message"]
+    assert wait_until(lambda: not java_children(pid), 30)
+
+
+def test_kernel_shutdown_ends_session(env):
+    k = env.kernel()
+    start(env, k.id)
+    assert wait_state(env, k.id)["state"] == "ready"
+    t0 = time.monotonic()
+    k.shutdown()
+    s = wait_state(env, k.id, ("stopped",), timeout=15)
+    assert time.monotonic() - t0 < 10.5
+    assert "kernel" in s["reason"]
+
+
+def test_lazy_spark_in_fresh_kernel(env):
+    # the daemon wrote the default configuration at start: a new kernel gets a lazy spark
+    k = env.kernel()
+    time.sleep(1)
+    assert java_children(k.pid) == []
+    status, out, _ = k.run("print(type(spark).__name__)")
+    assert status == "ok"
+    assert java_children(k.pid) == []  # naming it costs no JVM
+    status, out, _ = k.run("print(spark.range(3).count())")
+    assert out.strip() == "3"
+    assert java_children(k.pid)
+
+
+def test_two_kernels_two_uis(env):
+    a, b = env.kernel(), env.kernel()
+    start(env, a.id)
+    start(env, b.id)
+    sa, sb = wait_state(env, a.id), wait_state(env, b.id)
+    assert sa["state"] == sb["state"] == "ready"
+    assert sa["app_id"] != sb["app_id"] or sa["ui_path"] != sb["ui_path"]
+    for kid, s in ((a.id, sa), (b.id, sb)):
+        r = env.get(f"/ui/{kid}/api/v1/applications")
+        assert r.status == 200
+        assert [x["id"] for x in json.loads(r.text)] == [s["app_id"]]
+    lst = env.get("/api/sessions").json()
+    assert {x["kernel_id"] for x in lst["sessions"]} >= {a.id, b.id}
+
+
+def test_long_poll_returns_on_change_and_timeout(env):
+    r = env.get("/api/sessions")
+    v = r.json()["version"]
+    t0 = time.monotonic()
+    r = env.get(f"/api/sessions?wait=1&version={v}")
+    assert r.status == 200 and r.json()["version"] == v
+    assert time.monotonic() - t0 >= 0.9
+    assert env.get("/api/sessions?wait=999").status == 400
