@@ -18,7 +18,7 @@ VERSION  := 0.1.0
 
 PKGS     := jansson yaml-0.1 libzmq libcrypto libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm
 
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DSPARKD_VERSION='"$(VERSION)"' \
@@ -137,13 +137,20 @@ test: deps
 	$(MAKE) fuzz-smoke
 	@echo "make test: all suites passed"
 
-install: daemon/sparkd
+install: daemon/sparkd tools/sparkctl tools/sparkd-launch
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sparkd/configs/templates \
 		$(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 daemon/sparkd $(DESTDIR)$(PREFIX)/bin/sparkd
 	install -m 0644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/sparkd/configs/
 	install -m 0644 configs/templates/* $(DESTDIR)$(PREFIX)/share/sparkd/configs/templates/
 	install -m 0644 docs/man/sparkd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user
+	install -m 0755 tools/sparkctl tools/sparkd-launch $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/sparkctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 docs/man/sparkd-launch.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 systemd/sparkd.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/sparkd.service > $(DESTDIR)$(PREFIX)/lib/systemd/user/sparkd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/sparkd.service
 
 demo:
 	@echo "make demo arrives with the JupyterHub integration (issue 4/5); see README.md"; exit 1

@@ -88,7 +88,7 @@ __attribute__((format(printf, 1, 0))) static char *vmsg(const char *fmt, va_list
                 sb_free(&sb);
                 return NULL;
         }
-        return sb_take(&sb, NULL);
+        return cfgy_scrub(sb_take(&sb, NULL));
 }
 
 __attribute__((format(printf, 1, 2))) static char *msg(const char *fmt, ...) {
@@ -241,7 +241,7 @@ __attribute__((format(printf, 6, 7))) static int verr(struct vctx *c, const json
                 r = sb_vprintf(&sb, fmt, ap);
         va_end(ap);
         free(c->err);
-        c->err = r == 0 ? sb_take(&sb, NULL) : NULL;
+        c->err = r == 0 ? cfgy_scrub(sb_take(&sb, NULL)) : NULL;
         sb_free(&sb);
         return c->err ? -EINVAL : -ENOMEM;
 }
@@ -789,9 +789,10 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* NAME.yaml or NAME.yml, not hidden, a UTF-8 name (it goes into JSON). */
 static bool is_config_file(const char *f) {
         size_t n = strlen(f);
-        return f[0] != '.' && ((n > 5 && strcmp(f + n - 5, ".yaml") == 0) ||
+        return f[0] != '.' && cfgy_utf8_valid(f) && ((n > 5 && strcmp(f + n - 5, ".yaml") == 0) ||
                                (n > 4 && strcmp(f + n - 4, ".yml") == 0));
 }
 

@@ -74,6 +74,40 @@ static int postab_add(struct cfgy_postab *pt, const struct cfgy_pos *pos) {
         return 0;
 }
 
+/* The length of the UTF-8 sequence starting at s, or 0 when it is not a
+ * complete one. */
+static size_t utf8_len(const unsigned char *s) {
+        size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+                 : s[0] >= 0xe0 && s[0] < 0xf0                 ? 3
+                 : s[0] >= 0xf0 && s[0] < 0xf5                 ? 4
+                                                               : 0;
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        return n;
+}
+
+char *cfgy_scrub(char *s) {
+        for (unsigned char *p = (unsigned char *)s; p && *p;) {
+                size_t n = utf8_len(p);
+                if (n == 0)
+                        *p++ = '?';
+                else
+                        p += n;
+        }
+        return s;
+}
+
+bool cfgy_utf8_valid(const char *s) {
+        for (const unsigned char *p = (const unsigned char *)s; *p;) {
+                size_t n = utf8_len(p);
+                if (n == 0)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
 /* Stores the first error as "FILE:LINE:COL: message" (mark is 0-based). */
 __attribute__((format(printf, 4, 5))) static int perr(struct parser *p, int rc, yaml_mark_t mark,
                                                       const char *fmt, ...) {
@@ -90,7 +124,7 @@ __attribute__((format(printf, 4, 5))) static int perr(struct parser *p, int rc, 
                 sb_free(&sb);
                 return -ENOMEM;
         }
-        p->err = sb_take(&sb, NULL);
+        p->err = cfgy_scrub(sb_take(&sb, NULL));
         return p->err ? rc : -ENOMEM;
 }
 

@@ -10,6 +10,7 @@
  */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Where a value sits in the file: the value parent[key] (objects) or
@@ -48,3 +49,11 @@ struct strbuf;
  * only when that is unambiguous, reals with a '.' or an exponent.  Returns
  * 0, -EINVAL (not an object, NaN), -E2BIG (too deep) or -ENOMEM. */
 int cfgy_emit(struct strbuf *sb, const json_t *doc);
+
+/* Replaces every byte of s that does not start a complete UTF-8 sequence
+ * with '?', so messages that cut a string at a byte count stay valid JSON
+ * strings.  Returns s. */
+char *cfgy_scrub(char *s);
+
+/* True when s is valid UTF-8 (as jansson wants it). */
+bool cfgy_utf8_valid(const char *s);

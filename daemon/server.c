@@ -20,6 +20,7 @@
 #define SRV_READ_CHUNK   16384u
 #define SRV_MAX_INPUT    (HTTP_MAX_HEAD + HTTP_MAX_BODY + SRV_READ_CHUNK)
 #define SRV_SHUTDOWN_GRACE 5.0
+#define SRV_OVER_CAP_SLACK 16u /* connections past the cap still answered 503 */
 
 struct conn {
         ev_io io;          /* first: the watcher's data pointer is the conn */
@@ -35,6 +36,7 @@ struct conn {
         bool deferred;     /* a handler will answer with srv_reply */
         bool keep_alive;   /* of the deferred request */
         bool continued;    /* "100 Continue" sent for the current request */
+        bool over_cap;     /* opened past max_connections: answered 503 */
         struct sparkd *d;
         struct conn *prev, *next;
 };
@@ -324,6 +326,12 @@ static void conn_read(struct conn *c) {
                 c->request_start = ev_now(c->d->loop);
         c->in_len += (size_t)n;
         ev_timer_again(c->d->loop, &c->timer);
+        if (c->over_cap) {
+                /* read the head first so the client sees the answer, not a reset */
+                if (memmem(c->in, c->in_len, "\r\n\r\n", 4) || c->in_len >= HTTP_MAX_HEAD)
+                        conn_fail(c, 503, "too_many_connections", "too many open connections; try again");
+                return;
+        }
         if (conn_process(c))
                 return;
         conn_maybe_continue(c);
@@ -434,7 +442,7 @@ static void srv_shed(void) {
         log_warnx("out of file descriptors: a connection was refused");
 }
 
-static void conn_new(struct sparkd *d, int fd) {
+static void conn_new(struct sparkd *d, int fd, bool over_cap) {
         struct conn *c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
@@ -442,6 +450,7 @@ static void conn_new(struct sparkd *d, int fd) {
         }
         c->fd = fd;
         c->d = d;
+        c->over_cap = over_cap;
         c->id = ++srv.next_id;
         c->next = srv.conns;
         if (srv.conns)
@@ -476,18 +485,15 @@ static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                         close(fd);
                         continue;
                 }
-                if (srv.n_conns >= d->opts.max_connections) {
-                        static const char busy[] =
-                                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                "Content-Length: 91\r\nConnection: close\r\n\r\n"
-                                "{\"error\": {\"code\": \"too_many_connections\", \"message\": \"too many open connections\"}}\n";
-                        (void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                bool over = srv.n_conns >= d->opts.max_connections;
+                if (over && srv.n_conns >= d->opts.max_connections + SRV_OVER_CAP_SLACK) {
                         close(fd);
-                        log_warnx("connection limit (%u) reached: a connection was refused",
-                                  d->opts.max_connections);
                         continue;
                 }
-                conn_new(d, fd);
+                if (over)
+                        log_warnx("connection limit (%u) reached: a connection is refused with 503",
+                                  d->opts.max_connections);
+                conn_new(d, fd, over);
         }
 }
 

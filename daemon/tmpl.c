@@ -311,9 +311,11 @@ static int bind_args(struct rctx *rc, const struct node *n, const struct tfilter
 }
 
 static int eval_filter(struct rctx *rc, const struct node *n, struct val *ret) {
-        const struct tfilter *f = n->kind == N_FILTER ? &tfilters[n->op] : &ttests[n->op];
         struct val in[8], slots[4];
         int r;
+        if (n->op < 0)
+                return rerr(rc, n, -EINVAL, "no %s named '%s'", n->kind == N_FILTER ? "filter" : "test", n->name);
+        const struct tfilter *f = n->kind == N_FILTER ? &tfilters[n->op] : &ttests[n->op];
         if (n->nargs > 8)
                 return rerr(rc, n, -EINVAL, "too many arguments");
         for (int k = 0; k < 4; k++)
@@ -682,11 +684,11 @@ static int exec_if(struct rctx *rc, const struct stmt *s) {
 }
 
 /* The loop variable for item i of n. */
-static int loop_object(struct val *items, size_t i, size_t n, int depth, struct val *ret) {
+static int loop_object(struct val *items, size_t i, size_t n, struct val *ret) {
         json_t *o = json_pack("{sI sI sI sI sb sb sI sI sI}", "index", (json_int_t)i + 1, "index0", (json_int_t)i,
                               "revindex", (json_int_t)(n - i), "revindex0", (json_int_t)(n - i - 1), "first", i == 0,
-                              "last", i + 1 == n, "length", (json_int_t)n, "depth", (json_int_t)depth, "depth0",
-                              (json_int_t)depth - 1);
+                              "last", i + 1 == n, "length", (json_int_t)n, "depth", (json_int_t)1, "depth0",
+                              (json_int_t)0);
         if (!o)
                 return -ENOMEM;
         if ((i > 0 && json_object_set(o, "previtem", items[i - 1].j) < 0) ||
@@ -728,7 +730,7 @@ static int loop_iteration(struct rctx *rc, const struct stmt *s, struct val *ite
                 return rerr(rc, s->expr, -E2BIG, "loop iterations exceed %u", TMPL_MAX_LOOP);
         rc->frame = &f;
         r = assign(rc, s->expr, s->targets, s->ntargets, val_copy(items[i]));
-        if (r >= 0 && (r = loop_object(items, i, n, rc->loop_depth, &loop)) < 0)
+        if (r >= 0 && (r = loop_object(items, i, n, &loop)) < 0)
                 r = rfail(rc, s->expr, r, "");
         if (r >= 0 && (r = frame_set(&f, "loop", loop)) < 0)
                 r = rfail(rc, s->expr, r, "");
@@ -749,10 +751,8 @@ static int exec_for(struct rctx *rc, const struct stmt *s) {
         val_clear(&seq);
         if (r >= 0 && s->filter)
                 r = loop_filter(rc, s, items, &n);
-        rc->loop_depth++;
         for (size_t i = 0; i < n && r >= 0; i++)
                 r = loop_iteration(rc, s, items, i, n);
-        rc->loop_depth--;
         tvals_free(items, n);
         free(items);
         if (r >= 0 && n == 0)

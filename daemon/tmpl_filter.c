@@ -90,6 +90,7 @@ int titer(struct rctx *rc, const struct node *n, struct val v, struct val **ret,
                         tu_next(s, len, &i);
                         if (!(items[k].j = py_string(s + start, i - start)))
                                 break;
+                        items[k].kind = VK_PLAIN;
                 }
         } else if (json_is_array(v.j)) {
                 for (; k < count; k++)
@@ -101,6 +102,7 @@ int titer(struct rctx *rc, const struct node *n, struct val v, struct val **ret,
                 json_object_foreach(v.j, key, x) {
                         if (!(items[k].j = json_string(key)))
                                 break;
+                        items[k].kind = VK_PLAIN;
                         k++;
                 }
         }
@@ -384,7 +386,7 @@ static int length_of(struct rctx *rc, const struct node *n, struct val v, size_t
 }
 
 F(f_length) {
-        size_t len;
+        size_t len = 0;
         (void)a;
         int r = length_of(rc, n, *v, &len);
         return r < 0 ? r : mkint(rc, n, (json_int_t)len, ret);

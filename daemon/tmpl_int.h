@@ -69,7 +69,7 @@ enum node_kind {
 struct node {
         enum node_kind kind;
         int line, col;
-        int op;               /* N_BIN, N_CMP (ops[0]); N_FILTER/N_TEST: table index */
+        int op;               /* N_BIN; N_FILTER/N_TEST: table index, -1 when unknown */
         int depth;
         const char *name;     /* N_NAME, N_ATTR, N_FILTER, N_TEST */
         json_t *cval;         /* N_CONST (owned by the template) */
@@ -176,7 +176,6 @@ struct rctx {
         struct strbuf out;
         unsigned long iterations;
         unsigned long steps;
-        int loop_depth;
 };
 int rerr(struct rctx *rc, const struct node *n, int code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));

@@ -361,7 +361,7 @@ static int lx_balance(struct lexer *lx, size_t off, int op) {
         char c = op_strs[op][0];
         if (strchr(open, c) && !op_strs[op][1]) {
                 if (lx->nbal >= TMPL_MAX_DEPTH)
-                        return lx_fail(lx, off, -E2BIG, "brackets nest deeper than 64", NULL);
+                        return lx_fail(lx, off, -E2BIG, "brackets nest deeper than 64 levels", NULL);
                 lx->bal[lx->nbal++] = close[strchr(open, c) - open];
         } else if (strchr(close, c) && !op_strs[op][1]) {
                 if (!lx->nbal)

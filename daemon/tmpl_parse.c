@@ -261,6 +261,8 @@ static int parse_call(struct parser *p, struct node **node) {
         if (!n)
                 return oom(p);
         n->a = *node;
+        n->line = n->a->line;
+        n->col = n->a->col;
         int r = parse_args(p, n);
         if (r >= 0 && (r = seal(p, n)) >= 0)
                 *node = n;
@@ -275,6 +277,8 @@ static int parse_subscript(struct parser *p, struct node **node) {
         if (!n)
                 return oom(p);
         n->a = *node;
+        n->line = n->a->line;
+        n->col = n->a->col;
         advance(p);
         if (tok_is_op(t, OP_DOT)) {
                 const struct token *a = cur(p);
@@ -329,9 +333,7 @@ static int parse_filter(struct parser *p, struct node **node) {
         if (!n || !(n->name = tok_name(p, t)))
                 return oom(p);
         const struct tfilter *f = tfilter_find(n->name);
-        if (!f)
-                return terr(p->err, t->line, t->col, -EINVAL, "no filter named '%s'", n->name);
-        n->op = (int)(f - tfilters);
+        n->op = f ? (int)(f - tfilters) : -1;
         advance(p);
         int r = push_arg(p, n, *node, NULL, &cap);
         if (r >= 0 && tok_is_op(cur(p), OP_LPAREN))
@@ -367,9 +369,7 @@ static int parse_test(struct parser *p, struct node **node) {
         if (!n || !(n->name = tok_name(p, t)))
                 return oom(p);
         const struct tfilter *f = ttest_find(n->name);
-        if (!f)
-                return terr(p->err, t->line, t->col, -EINVAL, "no test named '%s'", n->name);
-        n->op = (int)(f - ttests);
+        n->op = f ? (int)(f - ttests) : -1;
         advance(p);
         if ((r = push_arg(p, n, *node, NULL, &cap)) < 0)
                 return r;
@@ -415,15 +415,16 @@ static int parse_filter_expr(struct parser *p, struct node **node) {
 static int parse_unary(struct parser *p, bool with_filter, struct node **ret) {
         const struct token *t = cur(p);
         struct node *n;
-        int r = enter(p);
-        if (r < 0)
-                return r;
+        int r;
         if (tok_is_op(t, OP_SUB) || tok_is_op(t, OP_ADD)) {
+                if ((r = enter(p)) < 0)
+                        return r;
                 if (!(n = mknode(p, tok_is_op(t, OP_SUB) ? N_NEG : N_POS, t)))
                         return oom(p);
                 advance(p);
                 if ((r = parse_unary(p, false, &n->a)) >= 0)
                         r = seal(p, n);
+                p->depth--;
         } else {
                 r = parse_primary(p, &n);
         }
@@ -431,7 +432,6 @@ static int parse_unary(struct parser *p, bool with_filter, struct node **ret) {
                 r = parse_postfix(p, &n);
         if (r >= 0 && with_filter)
                 r = parse_filter_expr(p, &n);
-        p->depth--;
         if (r >= 0)
                 *ret = n;
         return r;
@@ -445,6 +445,8 @@ static int mkbin(struct parser *p, enum node_kind kind, int op, const struct tok
         n->op = op;
         n->a = a;
         n->b = b;
+        n->line = a->line;
+        n->col = a->col;
         int r = seal(p, n);
         if (r >= 0)
                 *ret = n;
@@ -840,7 +842,55 @@ static int parse_body(struct parser *p, struct body *b, const struct ends *ends,
         }
 }
 
+/* ---- unknown filters and tests ----
+ * Jinja2 rejects them when compiling, except inside an if statement or an
+ * inline if (up to the next loop or block set), where they fail only when
+ * reached.  soft says whether n is in such a place. */
+
+static int check_expr(struct tmpl_err *err, const struct node *n, bool soft) {
+        int r = 0;
+        if (!n)
+                return 0;
+        if ((n->kind == N_FILTER || n->kind == N_TEST) && n->op < 0 && !soft)
+                return terr(err, n->line, n->col, -EINVAL, "no %s named '%s'", n->kind == N_FILTER ? "filter" : "test",
+                            n->name);
+        soft |= n->kind == N_COND;
+        if ((r = check_expr(err, n->a, soft)) < 0 || (r = check_expr(err, n->b, soft)) < 0 ||
+            (r = check_expr(err, n->c, soft)) < 0)
+                return r;
+        for (size_t i = 0; i < n->nargs && r >= 0; i++)
+                r = check_expr(err, n->args[i], soft);
+        return r;
+}
+
+static int check_body(struct tmpl_err *err, const struct body *b, bool soft) {
+        int r = 0;
+        for (size_t i = 0; i < b->n && r >= 0; i++) {
+                const struct stmt *s = b->v[i];
+                switch (s->kind) {
+                case S_OUTPUT:
+                case S_SET: r = check_expr(err, s->expr, soft); break;
+                case S_IF:
+                        for (size_t k = 0; k < s->nconds && r >= 0; k++)
+                                if ((r = check_expr(err, s->conds[k], true)) >= 0)
+                                        r = check_body(err, &s->bodies[k], true);
+                        if (r >= 0)
+                                r = check_body(err, &s->else_body, true);
+                        break;
+                case S_FOR:
+                        if ((r = check_expr(err, s->expr, soft)) >= 0 && (r = check_expr(err, s->filter, false)) >= 0 &&
+                            (r = check_body(err, &s->body, false)) >= 0)
+                                r = check_body(err, &s->else_body, soft);
+                        break;
+                case S_SETBLOCK: r = check_body(err, &s->body, false); break;
+                case S_TEXT: break;
+                }
+        }
+        return r;
+}
+
 int tparse(struct tmpl *t, const struct token *toks, size_t ntoks, struct tmpl_err *err) {
         struct parser p = {.t = t, .tk = toks, .n = ntoks, .err = err};
-        return parse_body(&p, &t->body, NULL, NULL);
+        int r = parse_body(&p, &t->body, NULL, NULL);
+        return r < 0 ? r : check_body(err, &t->body, false);
 }

@@ -27,6 +27,7 @@ struct uiproxy {
         bool upstream_eof;
         bool connected;
         int port;
+        char base[512];           /* the session's public path, no trailing '/' */
         struct ev_loop *loop;
         struct uiproxy *prev, *next;
 };
@@ -62,7 +63,7 @@ void ui_close_all(struct ev_loop *loop) {
                 ui_free(proxies);
 }
 
-char *ui_rewrite_location(const char *value, int port) {
+char *ui_rewrite_location(const char *value, int port, const char *base) {
         static const char *const hosts[] = {"127.0.0.1", "localhost"};
         const char *rest = NULL;
         for (size_t i = 0; i < 2 && !rest; i++) {
@@ -73,9 +74,14 @@ char *ui_rewrite_location(const char *value, int port) {
                                 rest = value + n;
                 }
         }
-        if (!rest)
-                return NULL;
-        return strdup(*rest ? rest : "/");
+        const char *path = rest ? (*rest ? rest : "/") : value;
+        if (path[0] != '/' || path[1] == '/')
+                return NULL; /* another host, or relative: leave it */
+        size_t bl = strlen(base);
+        if (!strncmp(path, base, bl) && (path[bl] == '/' || path[bl] == '\0' || path[bl] == '?'))
+                return rest ? strdup(path) : NULL;
+        char *out = NULL;
+        return asprintf(&out, "%s%s", base, path) < 0 ? NULL : out;
 }
 
 /* Answers an error without detaching (before any byte went upstream). */
@@ -144,7 +150,7 @@ static int ui_rewrite_head(struct uiproxy *p) {
                         char *v = strndup(colon + 1, n - nlen - 1), *vt = v;
                         while (vt && (*vt == ' ' || *vt == '\t'))
                                 vt++;
-                        char *nv = vt ? ui_rewrite_location(vt, p->port) : NULL;
+                        char *nv = vt ? ui_rewrite_location(vt, p->port, p->base) : NULL;
                         r = sb_printf(&out, "Location: %s\r\n", nv ? nv : (vt ? vt : ""));
                         free(nv);
                         free(v);
@@ -348,6 +354,7 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
         }
         char *rest = NULL;
         size_t rest_len = 0;
+        snprintf(p->base, sizeof p->base, "%s/ui/%s", d->opts.public_prefix ? d->opts.public_prefix : "", kid);
         p->cfd = srv_detach(c, &rest, &rest_len);
         free(rest);
         p->loop = d->loop;

@@ -22,10 +22,12 @@
 void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                struct api_response *resp);
 
-/* Rewrites a Location header value from Spark (absolute URL on 127.0.0.1
- * or localhost, or a path) into a path for the browser.  Pure; returns a
- * malloc'd string, or NULL when the value is left as it is. */
-char *ui_rewrite_location(const char *value, int port);
+/* Rewrites a Location header value from Spark into a path for the
+ * browser: an absolute URL on 127.0.0.1 or localhost at port loses its
+ * scheme and host, and a path outside base (the session's public path
+ * without its trailing slash, e.g. /user/a/sparkd/ui/<id>) is put under
+ * it.  Pure; returns a malloc'd string, or NULL when the value stays. */
+char *ui_rewrite_location(const char *value, int port, const char *base);
 
 /* Number of proxied requests in flight. */
 unsigned ui_active(void);

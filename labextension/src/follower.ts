@@ -133,15 +133,15 @@ export class SessionFollower {
           this._version = Math.max(this._version, s.version);
           o.onSession(s);
         } else {
-          const path =
+          const path: string =
             listVersion === null
               ? 'api/sessions'
               : `api/sessions?wait=${wait}&version=${listVersion}`;
-          const list = await o.get<ISessionList>(path, signal);
+          const list: ISessionList = await o.get<ISessionList>(path, signal);
           if (this._stopped) {
             break;
           }
-          const s = (list.sessions ?? []).find(x => x.kernel_id === o.kernelId);
+          const s = (list.sessions ?? []).find((x: ISession) => x.kernel_id === o.kernelId);
           changed = listVersion === null || list.version > listVersion;
           if (s) {
             perKernel = true;

@@ -315,6 +315,7 @@ static void test_load_merge(void **state) {
         put_file(d.user, "bad.yaml", "conf: [\n");
         put_file(d.user, "bad name.yaml", "conf: [\n");
         put_file(d.user, "renamed.yaml", "name: new-name\n");
+        put_file(d.user, "latin1-\xe9.yaml", "master: local\n"); /* not UTF-8: skipped */
 
         struct cfg_set *s = load(&d);
         const char *want[] = {"bad", "dup", "local", "locked", "mine", "new-name", "other",
@@ -573,6 +574,13 @@ static void test_context_errors(void **state) {
                         fail_msg("%s:\n  want %s\n  got  %s", cases[i].overrides, cases[i].msg, err);
                 free(err);
         }
+
+        /* Values cut at a byte count in messages stay valid UTF-8. */
+        char *cut = ctx_error(&e, "{\"spark.mode\": \"xééééééééééééééééééééééééééééééééééééééé\"}");
+        json_t *js = json_string(cut);
+        assert_non_null(js);
+        json_decref(js);
+        free(cut);
         json_decref(e.doc);
 
         struct cfg_entry bad = {.name = "bad", .error = "bad.yaml:1:1: oops"};

@@ -1,0 +1,241 @@
+/**
+ * Start Spark: the notebook toolbar item, its commands and settings.
+ * One plugin; works in JupyterLab 4 and Notebook 7 (both have notebook
+ * panels with a toolbar and an INotebookTracker).
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  ISessionContext,
+  MainAreaWidget
+} from '@jupyterlab/apputils';
+import { DocumentRegistry } from '@jupyterlab/docregistry';
+import {
+  INotebookModel,
+  INotebookTracker,
+  NotebookPanel
+} from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { IFrame } from '@jupyterlab/ui-components';
+import { ISignal } from '@lumino/signaling';
+import { DisposableDelegate, IDisposable } from '@lumino/disposable';
+
+import { SparkdClient } from './api';
+import { configureDialog, showFailure } from './dialogs';
+import { sparkIcon } from './icons';
+import { IChoiceStore, IKernelSource, SparkModel } from './model';
+import { IToolbarActions, SparkToolbar } from './toolbar';
+import { INotebookChoice } from './types';
+
+const PLUGIN_ID = '@start-spark/labextension:plugin';
+const METADATA_KEY = 'start_spark';
+
+export namespace CommandIDs {
+  export const start = 'start-spark:start';
+  export const stop = 'start-spark:stop';
+  export const openUI = 'start-spark:open-ui';
+  export const openUITab = 'start-spark:open-ui-tab';
+  export const configure = 'start-spark:configure';
+}
+
+/** The panel's kernel, as the model needs it. */
+function kernelSource(sc: ISessionContext): IKernelSource {
+  return {
+    get kernelId() {
+      return sc.session?.kernel?.id ?? null;
+    },
+    kernelChanged: sc.kernelChanged as ISignal<unknown, unknown>,
+    statusChanged: sc.statusChanged as ISignal<unknown, string>
+  };
+}
+
+/** The notebook's `start_spark` metadata. */
+function choiceStore(panel: NotebookPanel): IChoiceStore {
+  return {
+    get() {
+      const v = panel.model?.getMetadata(METADATA_KEY) as
+        | Partial<INotebookChoice>
+        | undefined;
+      if (!v || typeof v !== 'object' || typeof v.config !== 'string') {
+        return undefined;
+      }
+      const o = v.overrides;
+      return {
+        config: v.config,
+        overrides: o && typeof o === 'object' && !Array.isArray(o) ? o : {}
+      };
+    },
+    set(choice) {
+      panel.model?.setMetadata(METADATA_KEY, {
+        config: choice.config,
+        overrides: { ...choice.overrides }
+      });
+    }
+  };
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'A Start Spark button in the notebook toolbar.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load('start_spark');
+    const t = (msg: string, ...args: unknown[]) => trans.__(msg, ...args);
+    const client = new SparkdClient();
+    const config = { defaultConfig: '', showToolbar: true };
+    const toolbars = new Set<SparkToolbar>();
+    const models = new WeakMap<NotebookPanel, SparkModel>();
+    const isLab = app.name !== 'Jupyter Notebook';
+
+    const current = (): SparkModel | undefined => {
+      const panel = tracker.currentWidget;
+      return panel ? models.get(panel) : undefined;
+    };
+
+    const openUI = (model: SparkModel | undefined) => {
+      const url = model?.uiUrl;
+      if (url) {
+        window.open(url, '_blank', 'noopener');
+      }
+    };
+
+    const openUITab = (model: SparkModel | undefined) => {
+      const url = model?.uiUrl;
+      if (!url || !model) {
+        return;
+      }
+      if (!isLab) {
+        openUI(model);
+        return;
+      }
+      const frame = new IFrame({
+        sandbox: ['allow-scripts', 'allow-same-origin', 'allow-forms', 'allow-popups']
+      });
+      frame.url = url;
+      const widget = new MainAreaWidget({ content: frame });
+      widget.id = `start-spark-ui-${model.kernelId ?? 'none'}-${Date.now()}`;
+      widget.title.label = trans.__('Spark UI');
+      widget.title.icon = sparkIcon;
+      widget.title.closable = true;
+      app.shell.add(widget, 'main');
+    };
+
+    const actions: IToolbarActions = {
+      configure: model => void configureDialog(model, trans),
+      details: model => {
+        if (model.state.kind === 'failed') {
+          void showFailure(model.state, trans);
+        }
+      },
+      openUI
+    };
+
+    class ToolbarExtension
+      implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
+    {
+      createNew(panel: NotebookPanel): IDisposable {
+        const model = new SparkModel({
+          client,
+          kernel: kernelSource(panel.sessionContext),
+          store: choiceStore(panel),
+          trans: t,
+          defaultConfig: config.defaultConfig
+        });
+        const widget = new SparkToolbar(model, trans, actions);
+        widget.setHidden(!config.showToolbar);
+        panel.toolbar.insertItem(10, 'startSpark', widget);
+        toolbars.add(widget);
+        models.set(panel, model);
+        model.changed.connect(() => {
+          if (tracker.currentWidget === panel) {
+            app.commands.notifyCommandChanged();
+          }
+        });
+        void panel.context.ready.then(() => model.initialize());
+        return new DisposableDelegate(() => {
+          toolbars.delete(widget);
+          widget.dispose();
+        });
+      }
+    }
+    app.docRegistry.addWidgetExtension('Notebook', new ToolbarExtension());
+    tracker.currentChanged.connect(() => app.commands.notifyCommandChanged());
+
+    app.commands.addCommand(CommandIDs.start, {
+      label: trans.__('Start Spark'),
+      caption: trans.__('Start Spark in the current notebook’s kernel'),
+      icon: sparkIcon,
+      isEnabled: () => !!current()?.canStart,
+      execute: () => current()?.start()
+    });
+    app.commands.addCommand(CommandIDs.stop, {
+      label: trans.__('Stop Spark'),
+      caption: trans.__('Stop Spark; the kernel keeps running'),
+      isEnabled: () => !!current()?.canStop,
+      execute: () => current()?.stop()
+    });
+    app.commands.addCommand(CommandIDs.openUI, {
+      label: trans.__('Open Spark UI'),
+      caption: trans.__('Open the Spark UI in a new browser tab'),
+      isEnabled: () => !!current()?.uiUrl,
+      execute: () => openUI(current())
+    });
+    app.commands.addCommand(CommandIDs.openUITab, {
+      label: trans.__('Open Spark UI in a JupyterLab Tab'),
+      isEnabled: () => !!current()?.uiUrl,
+      execute: () => openUITab(current())
+    });
+    app.commands.addCommand(CommandIDs.configure, {
+      label: trans.__('Configure Spark…'),
+      isEnabled: () => !!current()?.selected,
+      execute: () => {
+        const m = current();
+        return m ? configureDialog(m, trans) : undefined;
+      }
+    });
+    if (palette) {
+      const category = trans.__('Spark');
+      for (const command of [
+        CommandIDs.start,
+        CommandIDs.stop,
+        CommandIDs.openUI,
+        CommandIDs.openUITab,
+        CommandIDs.configure
+      ]) {
+        palette.addItem({ command, category });
+      }
+    }
+
+    if (settingRegistry) {
+      const apply = (s: ISettingRegistry.ISettings) => {
+        config.defaultConfig = (s.get('defaultConfig').composite as string) ?? '';
+        config.showToolbar = (s.get('showToolbar').composite as boolean) ?? true;
+        for (const w of toolbars) {
+          w.setHidden(!config.showToolbar);
+          w.model.setDefaultConfig(config.defaultConfig);
+        }
+      };
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(s => {
+          apply(s);
+          s.changed.connect(apply);
+        })
+        .catch(e => console.warn('start-spark: cannot load settings', e));
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,242 @@
+"""sparkd-launch with the real sparkd: it starts the daemon, waits until it
+answers (the startup file is in place by then), becomes the server in the same
+process, and the daemon dies with the server however the server dies."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SANITIZER_MARKERS, SPARKD, SPARKD_LAUNCH
+
+FAKE_SERVER = str(Path(__file__).with_name("fake_server.py"))
+
+
+def gone(pid):
+    """True once pid has exited (reaped, or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def wait_for(pred, timeout=15, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Launch:
+    """sparkd-launch running fake_server.py, with the daemon's dirs in base."""
+
+    def __init__(self, base, socket=True, env=None):
+        self.base = Path(base)
+        self.report_path = self.base / "report.json"
+        self.ipython = self.base / "ipython"
+        self.startup = self.ipython / "profile_default" / "startup" / "99-sparkd.py"
+        self.sock = str(self.base / "run" / "sparkd.sock")
+        self.env = dict(os.environ)
+        for k in ("SPARKD_SOCKET", "XDG_RUNTIME_DIR", "SPARKD_PREFER_SYSTEMD", "SPARKD_BIN",
+                  "SPARKD_LAUNCH_TIMEOUT", "NOTIFY_SOCKET", "LISTEN_FDS"):
+            self.env.pop(k, None)
+        self.env.update({
+            "SPARKD_CONFIG_DIRS": str(ROOT / "configs"),
+            "SPARKD_USER_CONFIG_DIR": str(self.base / "user"),
+            "SPARKD_STATE_DIR": str(self.base / "state"),
+            "JUPYTER_RUNTIME_DIR": str(self.base / "jrt"),
+            "IPYTHONDIR": str(self.ipython),
+            "SPARKD_BIN": SPARKD,
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+        })
+        if socket:
+            self.env["SPARKD_SOCKET"] = self.sock
+        self.env.update(env or {})
+        self.log_path = self.base / "launch.log"
+        self.proc = None
+
+    def start(self, *launch_args, server_args=()):
+        cmd = [SPARKD_LAUNCH, *launch_args, "--", sys.executable, FAKE_SERVER,
+               str(self.report_path), *server_args]
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def report(self, timeout=20):
+        wait_for(lambda: self.report_path.exists() or self.proc.poll() is not None, timeout,
+                 "the server's report")
+        assert self.report_path.exists(), self.output()
+        return json.loads(self.report_path.read_text())
+
+    def daemon_pid(self, report):
+        kids = [k for k in report["children"] if Path(k["argv0"]).name == Path(SPARKD).name]
+        assert len(kids) == 1, (report, self.output())
+        return kids[0]["pid"]
+
+    def output(self):
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def launch(short_tmp):
+    made = []
+
+    def make(**kw):
+        base = short_tmp / f"l{len(made)}"
+        base.mkdir()
+        launch = Launch(base, **kw)
+        made.append(launch)
+        return launch
+
+    yield make
+    for launch in made:
+        launch.close()
+        out = launch.log_path.read_text(errors="replace")
+        for marker in SANITIZER_MARKERS:
+            assert marker not in out, out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_daemon_starts_first_and_dies_with_the_server(launch, sig):
+    ln = launch().start()
+    report = ln.report()
+    # The server is the launcher's process: the spawner's pid is the server's.
+    assert report["pid"] == ln.proc.pid
+    assert report["socket"] == ln.sock
+    assert report["startup_exists"] is True
+    assert report["health"] == 200
+    daemon = ln.daemon_pid(report)
+    mode = os.stat(ln.sock).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    assert stat.S_IMODE(os.stat(Path(ln.sock).parent).st_mode) == 0o700
+
+    # The spawner signals only the server's pid (LocalProcessSpawner: SIGINT,
+    # SIGTERM, then SIGKILL).
+    ln.proc.send_signal(sig)
+    ln.proc.wait(timeout=10)
+    wait_for(lambda: gone(daemon), 15, "the daemon to exit")
+    wait_for(lambda: not os.path.exists(ln.sock), 5, "the socket to be removed")
+    assert "signal 15: stopping" in ln.output()
+
+
+def test_default_socket_is_exported_to_the_server(launch, short_tmp):
+    runtime = short_tmp / "xdg"
+    runtime.mkdir(mode=0o700)
+    ln = launch(socket=False, env={"XDG_RUNTIME_DIR": str(runtime)}).start()
+    report = ln.report()
+    assert report["socket"] == str(runtime / "sparkd" / "sparkd.sock")
+    assert report["health"] == 200
+
+
+def test_command_arguments_pass_through(launch):
+    ln = launch().start(server_args=["--", "--port=1234", "-h"])
+    assert ln.report()["argv"] == ["--", "--port=1234", "-h"]
+
+
+def test_server_exit_status_is_the_launchers(launch):
+    ln = launch().start(server_args=["--exit", "7"])
+    assert ln.proc.wait(timeout=20) == 7
+    daemon = ln.daemon_pid(ln.report())
+    wait_for(lambda: gone(daemon), 15, "the daemon to exit")
+
+
+def test_daemon_that_never_answers_does_not_block_the_server(launch, short_tmp):
+    fake = short_tmp / "silent-sparkd"
+    fake.write_text("#!/bin/sh\nexec sleep 300\n")
+    fake.chmod(0o755)
+    ln = launch().start("--sparkd", str(fake), "--timeout", "0.5")
+    t0 = time.monotonic()
+    report = ln.report()
+    assert time.monotonic() - t0 < 10
+    out = ln.output()
+    assert f"sparkd-launch: sparkd did not answer on {ln.sock} within 0.5 s; starting anyway" in out
+    assert report["health"] != 200
+    # Still its child, and still killed with the server.
+    daemon = [k["pid"] for k in report["children"] if k["argv0"] in ("sleep", "/usr/bin/sleep", "/bin/sleep")]
+    assert len(daemon) == 1, report
+    ln.proc.kill()
+    ln.proc.wait()
+    wait_for(lambda: gone(daemon[0]), 10, "the silent daemon to get SIGTERM")
+
+
+def test_missing_daemon_binary_still_starts_the_server(launch):
+    ln = launch().start("--sparkd", "/nonexistent/sparkd")
+    report = ln.report()
+    out = ln.output()
+    assert "sparkd-launch: cannot run /nonexistent/sparkd: No such file or directory" in out
+    assert "sparkd-launch: sparkd exited with status 127; starting without it" in out
+    assert report["children"] == []
+
+
+def test_daemon_that_fails_at_start_still_starts_the_server(launch):
+    ln = launch(env={"SPARKD_CONFIG_DIRS": str(ROOT / "configs"), "SPARKD_LAUNCH_TIMEOUT": "5"})
+    # A socket directory that is a file: the daemon cannot listen and exits 1.
+    (ln.base / "run").write_text("")
+    ln.start()
+    report = ln.report()
+    assert "sparkd-launch: sparkd exited with status 1; starting without it" in ln.output()
+    assert report["health"] != 200
+
+
+def test_uses_a_daemon_already_answering(launch, hub_daemon):
+    ln = launch(env={"SPARKD_SOCKET": hub_daemon.sock}).start()
+    report = ln.report()
+    assert report["health"] == 200
+    ln.proc.kill()
+    ln.proc.wait()
+    # The daemon that was already there is not ours to stop.
+    assert hub_daemon.get("/api/health").status == 200
+
+
+def test_prefer_systemd_without_a_user_manager_starts_the_daemon(launch, short_tmp):
+    ln = launch(env={"SPARKD_PREFER_SYSTEMD": "1", "XDG_RUNTIME_DIR": str(short_tmp),
+                     "DBUS_SESSION_BUS_ADDRESS": f"unix:path={short_tmp}/no-bus"}).start()
+    report = ln.report()
+    assert report["health"] == 200
+    ln.daemon_pid(report)
+
+
+def test_command_not_found(launch):
+    ln = launch()
+    ln.log = open(ln.log_path, "wb")
+    p = subprocess.run([SPARKD_LAUNCH, "--timeout", "5", "--", "/nonexistent/server"], env=ln.env,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 127
+    assert "sparkd-launch: cannot run /nonexistent/server: No such file or directory" in p.stderr
+    # The daemon was started, then got SIGTERM when the launcher exited.
+    wait_for(lambda: not os.path.exists(ln.sock), 10, "the socket to be removed")
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "sparkd-launch: no command to run (put it after --)"),
+    (["--"], "sparkd-launch: no command to run (put it after --)"),
+    (["--timeout", "0", "--", "true"], "sparkd-launch: --timeout: not a number of seconds"),
+    (["--timeout", "x", "--", "true"], "sparkd-launch: --timeout: not a number of seconds"),
+    (["--socket", "/" + "x" * 200, "--", "true"], "sparkd-launch: --socket: path too long"),
+    (["--bogus", "--", "true"], "unrecognized option"),
+])
+def test_usage_errors(args, message):
+    p = subprocess.run([SPARKD_LAUNCH, *args], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2
+    assert message in p.stderr
+
+
+def test_help():
+    p = subprocess.run([SPARKD_LAUNCH, "--help"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0
+    assert "Usage: sparkd-launch" in p.stdout and "SPARKD_PREFER_SYSTEMD" in p.stdout
