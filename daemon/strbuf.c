@@ -62,8 +62,11 @@ int sb_printf(struct strbuf *sb, const char *fmt, ...) {
 }
 
 char *sb_take(struct strbuf *sb, size_t *ret_len) {
-        if (!sb->buf && sb_reserve(sb, 0) < 0)
-                return NULL;
+        if (!sb->buf) {
+                if (sb_reserve(sb, 0) < 0)
+                        return NULL;
+                sb->buf[0] = '\0';
+        }
         char *p = sb->buf;
         if (ret_len)
                 *ret_len = sb->len;

@@ -5,12 +5,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { PROXY_NAME, requestAPI } from './request';
-import {
-  IConfigDoc,
-  IConfigList,
-  ISession,
-  Overrides
-} from './types';
+import { IConfigDoc, IConfigList, ISession, Overrides } from './types';
 
 export class SparkdClient {
   constructor(

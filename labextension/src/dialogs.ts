@@ -3,7 +3,12 @@
  * "Start with these" and "Save as my configuration…") and the details of
  * a failed start.
  */
-import { Dialog, InputDialog, Notification, showDialog } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  InputDialog,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Styling } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
@@ -119,7 +124,9 @@ export class OverridesForm
       return;
     }
     for (const key of keys) {
-      node.appendChild(this._field(key, specs[key], texts[key] ?? '', errors[key]));
+      node.appendChild(
+        this._field(key, specs[key], texts[key] ?? '', errors[key])
+      );
     }
   }
 
@@ -246,7 +253,11 @@ export async function configureDialog(
   } catch (e) {
     await showDialog({
       title: trans.__('Spark configuration'),
-      body: trans.__('Could not load the configuration %1: %2', name, (e as Error).message),
+      body: trans.__(
+        'Could not load the configuration %1: %2',
+        name,
+        (e as Error).message
+      ),
       buttons: [Dialog.okButton({ label: trans.__('Close') })]
     });
     return;

@@ -141,7 +141,9 @@ export class SessionFollower {
           if (this._stopped) {
             break;
           }
-          const s = (list.sessions ?? []).find((x: ISession) => x.kernel_id === o.kernelId);
+          const s = (list.sessions ?? []).find(
+            (x: ISession) => x.kernel_id === o.kernelId
+          );
           changed = listVersion === null || list.version > listVersion;
           if (s) {
             perKernel = true;

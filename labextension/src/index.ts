@@ -58,8 +58,7 @@ function choiceStore(panel: NotebookPanel): IChoiceStore {
   return {
     get() {
       const v = panel.model?.getMetadata(METADATA_KEY) as
-        | Partial<INotebookChoice>
-        | undefined;
+        Partial<INotebookChoice> | undefined;
       if (!v || typeof v !== 'object' || typeof v.config !== 'string') {
         return undefined;
       }
@@ -121,7 +120,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return;
       }
       const frame = new IFrame({
-        sandbox: ['allow-scripts', 'allow-same-origin', 'allow-forms', 'allow-popups']
+        sandbox: [
+          'allow-scripts',
+          'allow-same-origin',
+          'allow-forms',
+          'allow-popups'
+        ]
       });
       frame.url = url;
       const widget = new MainAreaWidget({ content: frame });
@@ -142,9 +146,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openUI
     };
 
-    class ToolbarExtension
-      implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
-    {
+    class ToolbarExtension implements DocumentRegistry.IWidgetExtension<
+      NotebookPanel,
+      INotebookModel
+    > {
       createNew(panel: NotebookPanel): IDisposable {
         const model = new SparkModel({
           client,
@@ -220,8 +225,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     if (settingRegistry) {
       const apply = (s: ISettingRegistry.ISettings) => {
-        config.defaultConfig = (s.get('defaultConfig').composite as string) ?? '';
-        config.showToolbar = (s.get('showToolbar').composite as boolean) ?? true;
+        config.defaultConfig =
+          (s.get('defaultConfig').composite as string) ?? '';
+        config.showToolbar =
+          (s.get('showToolbar').composite as boolean) ?? true;
         for (const w of toolbars) {
           w.setHidden(!config.showToolbar);
           w.model.setDefaultConfig(config.defaultConfig);

@@ -20,12 +20,7 @@ import {
   reduce,
   uiPathOf
 } from './state';
-import {
-  IConfigInfo,
-  INotebookChoice,
-  ISession,
-  Overrides
-} from './types';
+import { IConfigInfo, INotebookChoice, ISession, Overrides } from './types';
 
 /** Where the panel's kernel comes from (a narrow ISessionContext). */
 export interface IKernelSource {

@@ -142,7 +142,9 @@ export function baselineValue(
     return spec.default;
   }
   const v = conf ? conf[key] : undefined;
-  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+  return typeof v === 'string' ||
+    typeof v === 'number' ||
+    typeof v === 'boolean'
     ? v
     : undefined;
 }

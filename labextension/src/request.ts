@@ -44,11 +44,11 @@ export function isAbort(err: unknown): boolean {
 }
 
 /** The daemon's `{"error": {"code", "message"}}`, or null. */
-function daemonError(
-  body: string
-): { code: string; message: string } | null {
+function daemonError(body: string): { code: string; message: string } | null {
   try {
-    const v = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+    const v = JSON.parse(body) as {
+      error?: { code?: unknown; message?: unknown };
+    };
     const e = v && typeof v === 'object' ? v.error : undefined;
     if (e && typeof e.code === 'string' && typeof e.message === 'string') {
       return { code: e.code, message: e.message };
@@ -71,7 +71,10 @@ function foreignError(response: Response, body: string): SparkdError {
       'The Start Spark service (sparkd) is not reachable.'
     );
   }
-  const text = body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const text = body
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const snippet = text.length > 200 ? text.slice(0, 200) + '…' : text;
   return new SparkdError(
     s,

@@ -128,10 +128,7 @@ export function fromSession(
 }
 
 /** The next state.  Unchanged (the same object) when event does not apply. */
-export function reduce(
-  state: ToolbarState,
-  event: ToolbarEvent
-): ToolbarState {
+export function reduce(state: ToolbarState, event: ToolbarEvent): ToolbarState {
   switch (event.type) {
     case 'kernel':
       return event.kernelId === null
@@ -316,7 +313,10 @@ export function chipTooltip(
     case 'not_started':
       return trans('Spark is not running in this kernel.');
     case 'starting':
-      return trans('Spark is starting with the configuration %1.', state.config);
+      return trans(
+        'Spark is starting with the configuration %1.',
+        state.config
+      );
     case 'ready': {
       const lines = [trans('Spark is ready (configuration %1).', state.config)];
       if (state.sparkVersion) {
@@ -326,9 +326,7 @@ export function chipTooltip(
         lines.push(trans('Application %1', state.appId));
       }
       if (state.startupSeconds !== null) {
-        lines.push(
-          trans('Started in %1 s', state.startupSeconds.toFixed(1))
-        );
+        lines.push(trans('Started in %1 s', state.startupSeconds.toFixed(1)));
       }
       return lines.join('\n');
     }

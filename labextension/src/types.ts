@@ -57,11 +57,7 @@ export interface IConfigDoc {
 
 /** The daemon's session states. */
 export type SessionStateName =
-  | 'starting'
-  | 'ready'
-  | 'failed'
-  | 'stopping'
-  | 'stopped';
+  'starting' | 'ready' | 'failed' | 'stopping' | 'stopped';
 
 /** A session: Spark in one kernel (its id is the kernel's id). */
 export interface ISession {

@@ -232,6 +232,7 @@ def test_command_not_found(launch):
 ])
 def test_usage_errors(args, message):
     p = subprocess.run([SPARKD_LAUNCH, *args], capture_output=True, text=True, timeout=10)
+    assert not any(m in p.stderr for m in SANITIZER_MARKERS), p.stderr
     assert p.returncode == 2
     assert message in p.stderr
 

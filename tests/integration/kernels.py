@@ -53,7 +53,8 @@ class Kernel:
         return self.km.is_alive()
 
     def kill(self):
-        self.km.kill_kernel()
+        """SIGKILL, as a crash would (jupyter_client's own kill is async)."""
+        os.kill(self.pid, 9)
 
     def shutdown(self):
         try:

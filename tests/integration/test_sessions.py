@@ -127,12 +127,12 @@ def test_errors_before_start(env):
 def test_bad_master_fails_with_message_and_hint(env):
     env.request("PUT", "/api/configs/badmaster", {
         "master": "nonsense://nowhere",
-        "error_hints": [{"pattern": "Could not parse Master URL", "hint": "Ask your admin (custom hint)."}]})
+        "error_hints": [{"pattern": "Master must", "hint": "Ask your admin (custom hint)."}]})
     k = env.kernel()
     start(env, k.id, config="badmaster")
     s = wait_state(env, k.id)
     assert s["state"] == "failed"
-    assert "Master URL" in s["error"]["message"]
+    assert "Master must either be" in s["error"]["message"]
     assert s["error"]["message"].count("\n") == 0
     assert s["error"]["hint"] == "Ask your admin (custom hint)."
     assert k.alive()

@@ -1,7 +1,8 @@
 """The shipped template rendered for every shipped configuration.
 
 The context is the one cfg_context builds with no overrides (the configuration
-with its defaults filled in, plus the overridables' defaults in conf).  Each
+with its defaults filled in, plus the overridables' defaults in conf) and the
+daemon's `sparkd` variables for the lazy startup file.  Each
 rendering is made by Jinja2 with the project's escaping rule and, when $SPARKD
 is set or daemon/sparkd exists, by `sparkd --render-template`, and the two must
 be identical.  The result must compile, must print one clear line and define
@@ -66,7 +67,9 @@ def context(path):
         "env": doc.get("env") or {},
         "conf": conf,
         "overrides": {},
-        "sparkd": {},
+        # What the daemon adds for the lazy startup file (daemon/startup.c).
+        "sparkd": {"version": "0", "public_prefix": "", "eager": False, "kernel_id": None,
+                   "ui_port": None, "ui_path": None, "remote": None},
     }
 
 

@@ -752,7 +752,11 @@ static void test_shipped_configs(void **state) {
                 const struct cfg_entry *e = &s->entries[i];
                 assert_string_equal(e->name, want[i]);
                 assert_null(e->error);
-                json_t *ctx = NULL, *extra = jparse("{\"kernel_id\": null}");
+                /* What the daemon adds for the startup file (startup.c). */
+                json_t *ctx = NULL, *extra = jparse(
+                        "{\"version\": \"0\", \"public_prefix\": \"\", \"eager\": false,"
+                        " \"kernel_id\": null, \"ui_port\": null, \"ui_path\": null,"
+                        " \"remote\": null}");
                 char *err = NULL, *out = NULL, path[512];
                 struct tmpl_err te;
                 size_t len;

@@ -62,7 +62,11 @@ describe('kernel events', () => {
     expect(s).toEqual({ kind: 'no_kernel', version: -1 });
   });
   it('a kernel restart forgets the old session and takes the daemon state', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     expect(ready.kind).toBe('ready');
     const restarted = reduce(ready, { type: 'kernel', kernelId: KID });
     expect(restarted).toEqual({ kind: 'loading', version: -1 });
@@ -75,7 +79,11 @@ describe('kernel events', () => {
     expect(after).toEqual({ kind: 'not_started', version: 2 });
   });
   it('a kernel restart with no session afterwards is not started', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     const s = reduce(reduce(ready, { type: 'kernel', kernelId: KID }), {
       type: 'no_session'
     });
@@ -189,7 +197,11 @@ describe('daemon sessions', () => {
     });
   });
   it('stopping and stopped', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     const stopping = reduce(ready, {
       type: 'session',
       session: session({ state: 'stopping', version: 8 }),
@@ -204,7 +216,11 @@ describe('daemon sessions', () => {
     expect(stopped).toEqual({ kind: 'not_started', version: 9 });
   });
   it('an older version is ignored', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     const s = reduce(ready, {
       type: 'session',
       session: session({ state: 'starting', version: 6 }),
@@ -213,15 +229,19 @@ describe('daemon sessions', () => {
     expect(s).toBe(ready);
   });
   it('the same version is accepted again', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     const s = reduce(ready, { type: 'session', session: READY, now: T0 });
     expect(s).not.toBe(ready);
     expect(s).toEqual(ready);
   });
   it('sessions are ignored without a kernel', () => {
-    expect(
-      reduce(INITIAL, { type: 'session', session: READY, now: T0 })
-    ).toBe(INITIAL);
+    expect(reduce(INITIAL, { type: 'session', session: READY, now: T0 })).toBe(
+      INITIAL
+    );
   });
   it('no session means not started', () => {
     expect(reduce(loading(), { type: 'no_session' })).toEqual({
@@ -268,7 +288,11 @@ describe('user actions', () => {
     }
   });
   it('start does not apply while running, stopping or without kernel', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     const stopping = reduce(ready, { type: 'stop' });
     for (const s of [ready, stopping, INITIAL]) {
       expect(canStart(s)).toBe(false);
@@ -276,7 +300,11 @@ describe('user actions', () => {
     }
   });
   it('stop from ready and from a confirmed start', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     expect(canStop(ready)).toBe(true);
     expect(reduce(ready, { type: 'stop' })).toEqual({
       kind: 'stopping',
@@ -303,7 +331,11 @@ describe('user actions', () => {
     expect(canStop(ns)).toBe(false);
   });
   it('a refused request shows as failed with its hint', () => {
-    const pending = reduce(loading(), { type: 'start', config: 'local', now: T0 });
+    const pending = reduce(loading(), {
+      type: 'start',
+      config: 'local',
+      now: T0
+    });
     const s = reduce(pending, {
       type: 'error',
       message: 'no connection file for that kernel',
@@ -324,14 +356,20 @@ describe('user actions', () => {
     expect(s).toMatchObject({ kind: 'failed', config: null, hint: null });
   });
   it('unreachable daemon, then back', () => {
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     const down = reduce(ready, { type: 'unreachable', message: 'no daemon' });
     expect(down).toEqual({
       kind: 'unavailable',
       version: 7,
       message: 'no daemon'
     });
-    expect(reduce(INITIAL, { type: 'unreachable', message: 'x' })).toBe(INITIAL);
+    expect(reduce(INITIAL, { type: 'unreachable', message: 'x' })).toBe(
+      INITIAL
+    );
     const back = reduce(down, { type: 'session', session: READY, now: T0 });
     expect(back.kind).toBe('ready');
   });
@@ -378,7 +416,11 @@ describe('texts', () => {
       }),
       now: T0
     });
-    const ready = reduce(loading(), { type: 'session', session: READY, now: T0 });
+    const ready = reduce(loading(), {
+      type: 'session',
+      session: READY,
+      now: T0
+    });
     const failed = reduce(loading(), { type: 'error', message: 'bad master' });
     expect(chipText(INITIAL, T0)).toBe('No kernel');
     expect(chipText(loading(), T0)).toBe('Checking…');
@@ -402,7 +444,9 @@ describe('texts', () => {
   });
   it('summaries: all cores, one core, executors', () => {
     const base = fromSession(READY, T0, INITIAL) as IReady;
-    expect(readySummary({ ...base, cores: '*' })).toBe('local[*] · all cores · 1g');
+    expect(readySummary({ ...base, cores: '*' })).toBe(
+      'local[*] · all cores · 1g'
+    );
     expect(readySummary({ ...base, cores: 1, executors: 1 })).toBe(
       'local[*] · 1 core · 1g · 1 executor'
     );
