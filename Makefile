@@ -5,6 +5,7 @@
 #   make SANITIZE=1 … the same targets with ASan+UBSan (objects in build/asan)
 #   make fuzz         run every libFuzzer target for FUZZ_SECONDS (default 600) each
 #   make install PREFIX=/usr/local DESTDIR=
+#   make bench        the benchmark suite (bench/; BENCH="share render" picks some, BENCH_ARGS=--quick)
 SHELL := /bin/bash
 
 PREFIX   ?= /usr/local
@@ -51,12 +52,13 @@ else
 SPARKD_BIN := daemon/sparkd
 endif
 
-.PHONY: all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test
+.PHONY: labextension labextension-test all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test bench
 
 all: $(SPARKD_BIN)
 
 $(BUILD)/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD):
 	mkdir -p $(BUILD)/tests
@@ -116,6 +118,35 @@ $(BUILD)/sparkctl $(BUILD)/sparkd-launch: $(BUILD)/%: tools/%.c tools/uhttp.c to
 hub-test: $(SPARKD_BIN) $(TOOL_BINS) $(VENV)/.done
 	SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
 		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(VPY) -m pytest -q tests/hub
+
+# labextension/: the Start Spark toolbar (JupyterLab 4 / Notebook 7), built
+# with the pinned jlpm from the venv's jupyterlab and the committed yarn.lock,
+# then pip-installed (prebuilt, with the /sparkd proxy route) into .venv.
+JLPM := cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm
+labextension: $(VENV)/.done
+	$(JLPM) install --immutable
+	$(JLPM) build:prod
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation ./labextension
+
+# Jest (state machine, request helper, long-poll follower, …), type check
+# of the tests, prettier and eslint.
+labextension-test: $(VENV)/.done
+	$(JLPM) install --immutable
+	$(JLPM) lint:check
+	$(JLPM) typecheck
+	$(JLPM) test
+
+# Benchmarks: always against the optimized build; results in bench/results/.
+BENCH_BINS := build/normal/bench/tmpl_bench build/normal/bench/loadgen
+build/normal/bench/tmpl_bench: bench/tmpl_bench.c build/normal/libsparkd.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -O2 -Idaemon -o $@ $< build/normal/libsparkd.a $(PKG_LIBS)
+build/normal/bench/loadgen: bench/loadgen.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -O2 -o $@ $<
+bench: $(BENCH_BINS) $(VENV)/.done
+	$(MAKE) SANITIZE= daemon/sparkd
+	SPARKD=$(CURDIR)/daemon/sparkd $(VPY) bench/run.py $(BENCH) $(BENCH_ARGS)
 
 deps:
 	@bash scripts/install-deps.sh

@@ -478,6 +478,8 @@ static int eval_cmp(struct rctx *rc, const struct node *n, struct val *ret) {
         struct val left, right;
         bool ok = true;
         int r = eval_defined(rc, n->a, &left);
+        if (r < 0)
+                return r;
         for (size_t i = 0; r >= 0 && i < n->nargs && ok; i++) {
                 if ((r = eval_defined(rc, n->args[i], &right)) < 0)
                         break;
@@ -485,10 +487,8 @@ static int eval_cmp(struct rctx *rc, const struct node *n, struct val *ret) {
                 val_clear(&left);
                 left = right;
         }
-        if (r < 0)
-                return r;
         val_clear(&left);
-        return mkbool(ok, ret);
+        return r < 0 ? r : mkbool(ok, ret);
 }
 
 static int eval_logic(struct rctx *rc, const struct node *n, struct val *ret) {

@@ -62,19 +62,19 @@ function daemonError(body: string): { code: string; message: string } | null {
 /** The error for a non-2xx answer that has no daemon error body. */
 function foreignError(response: Response, body: string): SparkdError {
   const s = response.status;
-  // jupyter-server-proxy answers 5xx (599 on connection errors) when the
-  // socket is missing or nobody listens on it.
-  if (s === 502 || s === 503 || s === 504 || s === 599) {
+  // sparkd answers every error with its JSON: a 5xx without it comes from
+  // the proxy (jupyter-server-proxy answers 500 when the socket is missing
+  // or refuses connections, 599 on timeouts).
+  if (s >= 500) {
     return new SparkdError(
       s,
       'daemon_unreachable',
-      'The Start Spark service (sparkd) is not reachable.'
+      `The Start Spark service (sparkd) is not reachable (HTTP ${s}).`
     );
   }
-  const text = body
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  // An HTML page (Jupyter's own error pages) says nothing useful in a chip.
+  const html = /^\s*</.test(body);
+  const text = html ? '' : body.replace(/\s+/g, ' ').trim();
   const snippet = text.length > 200 ? text.slice(0, 200) + '…' : text;
   return new SparkdError(
     s,

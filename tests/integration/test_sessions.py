@@ -222,3 +222,41 @@ def test_long_poll_returns_on_change_and_timeout(env):
     assert r.status == 200 and r.json()["version"] == v
     assert time.monotonic() - t0 >= 0.9
     assert env.get("/api/sessions?wait=999").status == 400
+
+
+def test_no_java_fails_with_hint(env):
+    k = env.kernel(env={"JAVA_HOME": "/nonexistent/jdk"})
+    start(env, k.id)
+    s = wait_state(env, k.id)
+    assert s["state"] == "failed"
+    assert "JAVA_GATEWAY_EXITED" in s["error"]["message"] or "java" in s["error"]["message"].lower()
+    assert "OpenJDK" in s["error"]["hint"]
+
+
+def test_timeout_and_cancel_while_kernel_busy(daemon_factory, tmp_path):
+    runtime = tmp_path / "rt"
+    runtime.mkdir()
+    d = daemon_factory(extra_args=["--runtime-dir", str(runtime), "--start-timeout", "2"]).start()
+    a = Kernel(runtime, d.ipython)
+    b = Kernel(runtime, d.ipython)
+    try:
+        # a: the start times out behind a long cell, and never runs afterwards
+        a.submit("import time; time.sleep(6)")
+        b.submit("import time; time.sleep(6)")
+        time.sleep(0.5)
+        start(d, a.id)
+        start(d, b.id)
+        s = wait_state(d, a.id, ("failed",), timeout=20)
+        assert "did not start within 2 s" in s["error"]["message"]
+        assert "busy" in s["error"]["message"]
+        # b: cancelled by DELETE while it waits
+        r = d.request("DELETE", f"/api/sessions/{b.id}")
+        assert r.status == 202 and r.json()["state"] == "stopped"
+        assert r.json()["reason"] == "cancelled"
+        for k in (a, b):
+            status, out, _ = k.run("print(type(globals().get('spark')).__name__)", timeout=30)
+            assert out.strip() != "SparkSession"
+            assert java_children(k.pid) == []
+    finally:
+        a.shutdown()
+        b.shutdown()

@@ -135,12 +135,23 @@ describe('requestAPI', () => {
   });
 
   it('JSON without an error member is not taken for a daemon error', async () => {
-    const f = json(500, { message: 'Internal Server Error' });
+    const f = json(404, { message: 'Not Found' });
     const e = await caught(requestAPI('api/configs', {}, settingsWith(f)));
     expect(e.code).toBe('http_error');
+    expect(e.message).toContain('Not Found');
   });
 
-  it.each([502, 503, 504, 599])(
+  it('a daemon 5xx error keeps its own code', async () => {
+    const f = json(500, {
+      error: { code: 'write_failed', message: 'cannot write the startup file' }
+    });
+    const e = await caught(
+      requestAPI('api/select', { method: 'POST', body: {} }, settingsWith(f))
+    );
+    expect([e.status, e.code]).toEqual([500, 'write_failed']);
+  });
+
+  it.each([500, 502, 503, 504, 599])(
     'a proxy %p without a daemon body means the daemon is unreachable',
     async status => {
       const f = answer(status, 'Error in proxy');
