@@ -631,6 +631,65 @@ static int v_error_hints(struct vctx *c, const json_t *in, json_t *out) {
         return put(out, "error_hints", json_deep_copy(v));
 }
 
+/* launch.<key> as an integer in [lo, hi], def when absent; into out. */
+static int launch_int(struct vctx *c, const json_t *l, const char *key, json_int_t lo, json_int_t hi,
+                      json_int_t def, json_t *out) {
+        const json_t *v = json_object_get(l, key);
+        if (absent(v))
+                return put(out, key, json_integer(def));
+        if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+                return verr(c, l, key, 0, false, "launch.%s: must be a whole number from %lld to %lld",
+                            key, (long long)lo, (long long)hi);
+        return put(out, key, json_integer(json_integer_value(v)));
+}
+
+/* launch: what the daemon starts for a session: {type: standalone, workers,
+ * worker_cores, worker_memory} (a Spark standalone cluster on 127.0.0.1) or
+ * {type: connect} (a Spark Connect server); absent: nothing. */
+static int v_launch(struct vctx *c, const json_t *in, json_t *out) {
+        static const char *const st_keys[] = {"type", "workers", "worker_cores", "worker_memory", NULL};
+        static const char *const types[] = {"standalone", "connect", NULL};
+        json_t *l, *x;
+        const char *k, *type = NULL;
+        int r = opt_map(c, in, "launch", "settings (type: standalone | connect)", &l);
+        if (r < 0 || !l)
+                return r < 0 ? r : put(out, "launch", json_null());
+        json_object_foreach(l, k, x) {
+                if (!one_of(k, st_keys))
+                        return verr(c, l, k, 0, true, "launch: unknown key \"%.64s\"", k);
+        }
+        r = opt_string(c, l, "type", NULL, &type);
+        if (r < 0)
+                return r;
+        if (!type || !one_of(type, types))
+                return verr(c, in, "launch", 0, false,
+                            "launch.type: must be \"standalone\" or \"connect\"");
+        json_t *o = json_pack("{s:s}", "type", type);
+        if (!o)
+                return -ENOMEM;
+        if (!strcmp(type, "standalone")) {
+                const char *mem = NULL;
+                unsigned long long bytes;
+                r = launch_int(c, l, "workers", 1, 16, 1, o);
+                if (r == 0)
+                        r = launch_int(c, l, "worker_cores", 1, 64, 1, o);
+                if (r == 0)
+                        r = opt_string(c, l, "worker_memory", "1g", &mem);
+                if (r == 0 && mem_parse(mem, &bytes) < 0)
+                        r = verr(c, l, "worker_memory", 0, false,
+                                 "launch.worker_memory: \"%.32s\" is not a memory size like 512m or 2g", mem);
+                if (r == 0)
+                        r = put(o, "worker_memory", json_string(mem));
+        } else if (json_object_size(l) > 1) {
+                r = verr(c, in, "launch", 0, false, "launch: type connect takes no other settings");
+        }
+        if (r < 0) {
+                json_decref(o);
+                return r;
+        }
+        return put(out, "launch", o);
+}
+
 /* Validates a whole configuration into a new resolved object.  stem: the
  * default name (NULL: `name` is required); must_match: a given name must
  * equal stem. */
@@ -639,7 +698,7 @@ static int validate(struct vctx *c, const json_t *in, const char *stem, bool mus
         static const char *const keys[] = {"name",     "display_name", "description", "default",
                                            "template", "master",       "app_name",    "conf",
                                            "env",      "overridable",  "locked",      "prewarm",
-                                           "error_hints", NULL};
+                                           "error_hints", "launch", NULL};
         const char *k, *name = NULL;
         json_t *v;
         int r;
@@ -669,6 +728,8 @@ static int validate(struct vctx *c, const json_t *in, const char *stem, bool mus
                 r = opt_bool(c, in, "prewarm", out);
         if (r == 0)
                 r = v_error_hints(c, in, out);
+        if (r == 0)
+                r = v_launch(c, in, out);
         if (r < 0) {
                 json_decref(out);
                 return r;

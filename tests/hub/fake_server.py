@@ -44,7 +44,8 @@ def children(pid):
 
 out = sys.argv[1]
 sock = os.environ.get("SPARKD_SOCKET", "")
-startup = os.path.join(os.environ.get("IPYTHONDIR", ""), "profile_default", "startup", "99-sparkd.py")
+ipython = os.environ.get("IPYTHONDIR") or os.path.join(os.environ.get("HOME", "/nonexistent"), ".ipython")
+startup = os.path.join(ipython, "profile_default", "startup", "99-sparkd.py")
 report = {
     "pid": os.getpid(),
     "socket": sock,
@@ -52,6 +53,7 @@ report = {
     "health": health(sock) if sock else None,
     "children": children(os.getpid()),
     "argv": sys.argv[2:],
+    "env": {k: v for k, v in os.environ.items() if k.startswith("SPARKD_")},
 }
 with open(out + ".tmp", "w") as f:
     json.dump(report, f)
