@@ -50,8 +50,6 @@ def spawner(cls, base, username, config=None):
 
 
 async def run_and_stop(s, report_path):
-    assert await s.run_pre_spawn_hook() is None if False else True
-    await asyncio.sleep(0)
     await s.start()
     deadline = time.monotonic() + 20
     while not report_path.exists():
@@ -89,8 +87,7 @@ def test_simple_local_process_spawner_two_users(short_tmp):
     reports = {}
     for name in ("alice", "bob"):
         s = spawner(SimpleLocalProcessSpawner, short_tmp, name, c)
-        sparkd_hub.configure(s.config)
-        s.pre_spawn_hook = sparkd_hub.pre_spawn_hook
+        s.pre_spawn_hook = sparkd_hub.pre_spawn_hook  # as c.Spawner.pre_spawn_hook would
         s.run_pre_spawn_hook()
         reports[name] = asyncio.run(run_and_stop(s, short_tmp / f"report-{name}.json"))
         check(reports[name], s)
