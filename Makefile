@@ -72,6 +72,13 @@ $(SPARKD_BIN): $(BUILD)/main.o $(BUILD)/libsparkd.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsparkd.a tests/unit/unit.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Idaemon -Itests/unit -o $@ $< $(BUILD)/libsparkd.a $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# The test driver for tests/cluster (real Spark processes through cluster.c).
+$(BUILD)/cluster_driver: tests/cluster/cluster_driver.c $(BUILD)/libsparkd.a | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -Idaemon -o $@ $< $(BUILD)/libsparkd.a $(ALL_LDFLAGS) $(PKG_LIBS)
+
+cluster-test: $(BUILD)/cluster_driver $(VENV)/.done
+	CLUSTER_DRIVER=$(CURDIR)/$(BUILD)/cluster_driver $(VPY) -m pytest -q tests/cluster
+
 # Unit tests run from the tree root so they find tests/data.
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -190,4 +197,4 @@ format:
 	clang-format -i daemon/*.c daemon/*.h tests/unit/*.c tests/fuzz/*.c
 
 clean:
-	rm -rf build daemon/sparkd
+	rm -rf build daemon/sparkd tools/sparkctl tools/sparkd-launch

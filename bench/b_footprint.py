@@ -28,6 +28,32 @@ def schedstat_slices(pid):
     return n
 
 
+def rss_by_mapping(pid, top=16):
+    """KiB of Rss and of Private memory per mapped file ([heap], libraries...)."""
+    rss, priv, name = {}, {}, None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        f = line.split()
+        if "-" in f[0] and len(f) >= 5 and ":" in f[3]:
+            name = f[5] if len(f) > 5 else "[anon]"
+        elif f[0] == "Rss:":
+            rss[name] = rss.get(name, 0) + int(f[1])
+        elif f[0] in ("Private_Clean:", "Private_Dirty:"):
+            priv[name] = priv.get(name, 0) + int(f[1])
+    names = sorted(rss, key=lambda n: -rss[n])[:top]
+    return [{"mapping": n, "rss_kib": rss[n], "private_kib": priv.get(n, 0)} for n in names]
+
+
+def memory(pid):
+    st = Path(f"/proc/{pid}/status").read_text().splitlines()
+    kv = {l.split(":")[0]: int(l.split()[1]) for l in st if l.startswith(("VmRSS", "RssAnon", "RssFile"))}
+    roll = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    for l in roll:
+        if l.startswith(("Private_Clean", "Private_Dirty")):
+            kv["Private"] = kv.get("Private", 0) + int(l.split()[1])
+    return {"rss_kib": kv["VmRSS"], "anon_kib": kv.get("RssAnon"), "file_kib": kv.get("RssFile"),
+            "private_kib": kv.get("Private"), "pss_kib": pss_kib(pid)}
+
+
 def wakeups(pid, seconds):
     a, sa = proc_status(pid), schedstat_slices(pid)
     time.sleep(seconds)
@@ -46,14 +72,16 @@ def many_daemons(count):
             d.wait_ready()
         started = time.monotonic() - t0
         time.sleep(1)
-        rss = [proc_status(d.pid)["rss_kib"] for d in ds]
-        pss = [pss_kib(d.pid) for d in ds]
+        mem = [memory(d.pid) for d in ds]
+        rss = [m["rss_kib"] for m in mem]
+        pss = [m["pss_kib"] for m in mem]
+        priv = [m["private_kib"] for m in mem]
     finally:
         for d in ds:
             d.stop()
     return {"daemons": count, "start_all_s": started, "total_rss_mib": sum(rss) / 1024,
             "total_pss_mib": (sum(pss) / 1024) if all(p is not None for p in pss) else None,
-            "mean_rss_kib": sum(rss) / len(rss)}
+            "total_private_mib": sum(priv) / 1024, "mean_rss_kib": sum(rss) / len(rss)}
 
 
 def run(quick=False):
@@ -65,12 +93,12 @@ def run(quick=False):
     fk = None
     try:
         time.sleep(1)
-        res["idle"] = {"rss_kib": proc_status(d.pid)["rss_kib"], "pss_kib": pss_kib(d.pid)}
+        res["idle"] = memory(d.pid)
+        res["idle_by_mapping"] = rss_by_mapping(d.pid)
         res["idle_wakeups"] = wakeups(d.pid, idle_s)
         p = subprocess.run([str(LOADGEN), "-s", d.sock, "-c", "1", "-n", "10000", "/api/configs"],
                            capture_output=True, text=True, timeout=120)
-        res["after_10000_requests"] = {"rss_kib": proc_status(d.pid)["rss_kib"],
-                                       "pss_kib": pss_kib(d.pid), "loadgen": p.stdout.strip()}
+        res["after_10000_requests"] = dict(memory(d.pid), loadgen=p.stdout.strip())
         res["idle_wakeups_after_requests"] = wakeups(d.pid, min(idle_s, 10))
         fk = FakeKernels(d.runtime, 10)
         h = d.http()
@@ -78,8 +106,7 @@ def run(quick=False):
             one_start(h, fk, kid, restart=False)
         h.close()
         time.sleep(1)
-        res["with_10_sessions"] = {"rss_kib": proc_status(d.pid)["rss_kib"], "pss_kib": pss_kib(d.pid),
-                                   "note": "sessions on fake kernels (bench/fakekernel.py)"}
+        res["with_10_sessions"] = dict(memory(d.pid), note="sessions on fake kernels (bench/fakekernel.py)")
         res["wakeups_with_10_sessions"] = wakeups(d.pid, min(idle_s, 10))
     finally:
         if fk:
@@ -94,8 +121,11 @@ def rows(res):
     idle = res["idle"]["rss_kib"]
     w = res["idle_wakeups"]
     m = res["many"]
+    i = res["idle"]
     return [
         ("RSS idle", f"{mib(idle):.2f} MiB", "<= 3 MiB", "met" if idle <= 3 * 1024 else "missed"),
+        ("  of which private (anon + dirty)", f"{mib(i['private_kib']):.2f} MiB", "", ""),
+        ("  of which shared libraries (file)", f"{mib(i['file_kib']):.2f} MiB", "", ""),
         ("RSS after 10 000 requests", f"{mib(res['after_10000_requests']['rss_kib']):.2f} MiB", "", ""),
         ("RSS with 10 sessions (fake kernels)", f"{mib(res['with_10_sessions']['rss_kib']):.2f} MiB", "", ""),
         (f"wakeups/s idle ({w['seconds']} s)", f"{w['per_second']:.2f} ({w['ctxt_switches']} switches)",
@@ -108,6 +138,8 @@ def rows(res):
          "met" if m["total_rss_mib"] <= 600 else "missed"),
         (f"{m['daemons']} daemons: total PSS", f"{m['total_pss_mib']:.1f} MiB" if m["total_pss_mib"] else "-",
          "", ""),
+        (f"{m['daemons']} daemons: total private", f"{m['total_private_mib']:.1f} MiB", "", ""),
+        (f"{m['daemons']} daemons: started and answering in", f"{m['start_all_s']:.2f} s", "", ""),
     ]
 
 

@@ -111,3 +111,6 @@ def rows(res):
             verdict = "met" if r["p99"] <= 2.0 else "missed"
         out.append((r["what"], r["runs"], r["p50"], r["p90"], r["p99"], r["unit"], target, verdict))
     return out
+
+
+HEADERS = ("measure", "runs", "p50", "p90", "p99", "unit", "target", "verdict")

@@ -18,6 +18,7 @@ struct sparkd_opts {
         char *public_prefix;    /* SPARKD_PUBLIC_PREFIX: where the browser reaches us */
         char *runtime_dir;      /* Jupyter's runtime dir: kernel-<id>.json files */
         double start_timeout;   /* seconds a session may take to become ready */
+        char *spark_home;       /* for launched clusters; NULL: $SPARK_HOME or pyspark's */
         double idle_timeout;    /* seconds a connection may stay silent */
         double request_timeout; /* seconds from a request's first byte to its end */
         unsigned max_connections;

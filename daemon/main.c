@@ -12,7 +12,9 @@
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
+#include "cluster.h"
 #include "kernel.h"
+#include "proc.h"
 #include "session.h"
 #include "log.h"
 #include "server.h"
@@ -42,6 +44,8 @@ static const char usage_text[] =
         "                             files [JUPYTER_RUNTIME_DIR]\n"
         "                             (default ~/.local/share/jupyter/runtime)\n"
         "      --start-timeout SECS   a Spark start may take this long (default 180)\n"
+        "      --spark-home DIR       Spark for clusters the daemon launches [SPARK_HOME]\n"
+        "                             (default: the pyspark package of python3 on PATH)\n"
         "      --idle-timeout SECS    drop connections silent this long (default 30)\n"
         "      --request-timeout SECS drop requests not received within (default 10)\n"
         "      --max-connections N    open connections at most (default 64)\n"
@@ -56,7 +60,7 @@ static const char usage_text[] =
         "Signals: SIGHUP reloads the configurations; SIGTERM and SIGINT finish the requests\n"
         "in flight, remove the socket and exit 0.  See sparkd(8).\n";
 
-enum { OPT_STATE = 256, OPT_PREFIX, OPT_RUNTIME, OPT_START_TIMEOUT, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION };
+enum { OPT_STATE = 256, OPT_PREFIX, OPT_RUNTIME, OPT_START_TIMEOUT, OPT_SPARK_HOME, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION };
 
 struct cli {
         bool check_config;
@@ -180,6 +184,7 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 {"public-prefix", required_argument, NULL, OPT_PREFIX},
                 {"runtime-dir", required_argument, NULL, OPT_RUNTIME},
                 {"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
+                {"spark-home", required_argument, NULL, OPT_SPARK_HOME},
                 {"idle-timeout", required_argument, NULL, OPT_IDLE},
                 {"request-timeout", required_argument, NULL, OPT_REQ},
                 {"max-connections", required_argument, NULL, OPT_MAXC},
@@ -205,6 +210,7 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 case OPT_STATE: o->state_dir = xstrdup(optarg); break;
                 case OPT_PREFIX: o->public_prefix = xstrdup(optarg); break;
                 case OPT_RUNTIME: o->runtime_dir = xstrdup(optarg); break;
+                case OPT_SPARK_HOME: o->spark_home = xstrdup(optarg); break;
                 case OPT_START_TIMEOUT: o->start_timeout = parse_seconds(optarg, "--start-timeout"); break;
                 case OPT_IDLE: o->idle_timeout = parse_seconds(optarg, "--idle-timeout"); break;
                 case OPT_REQ: o->request_timeout = parse_seconds(optarg, "--request-timeout"); break;
@@ -312,6 +318,7 @@ static void opts_free(struct sparkd_opts *o) {
         free(o->state_dir);
         free(o->public_prefix);
         free(o->runtime_dir);
+        free(o->spark_home);
 }
 
 static int run(struct sparkd *d) {
@@ -341,6 +348,8 @@ static int run(struct sparkd *d) {
         srv_free(d);
         ui_close_all(d->loop);
         session_free_all();
+        cluster_stop_all_sync(5.0);
+        proc_stop_all_sync(5.0);
         kernel_global_free();
         ev_signal_stop(d->loop, &sterm);
         ev_signal_stop(d->loop, &sint);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "kernel.h"
 #include "log.h"
 #include "pylit.h"
@@ -36,6 +37,7 @@ struct session {
         int ui_port;
         char ui_path[512];
         struct kernel *k;
+        struct cluster *cluster; /* what `launch` started, or NULL */
         char start_msg[KMSG_UUID_LEN + 1];
         char stop_msg[KMSG_UUID_LEN + 1];
         char marker[PATH_MAX];
@@ -197,6 +199,7 @@ static void session_stop_timer(struct session *s) { ev_timer_stop(s->d->loop, &s
 /* Ends a start that will not become ready. */
 static void session_fail(struct session *s, const char *message) {
         session_stop_timer(s);
+        s->cluster = cluster_stop(s->cluster);
         s->state = S_FAILED;
         session_set_str(&s->error, message);
         struct strbuf all = STRBUF_INIT;
@@ -326,6 +329,7 @@ static void stop_on_reply(void *data, json_t *content) {
 static void stop_on_done(void *data) {
         struct session *s = data;
         s->stop_msg[0] = '\0';
+        s->cluster = cluster_stop(s->cluster);
         s->state = S_STOPPED;
         session_set_str(&s->reason, "stopped");
         log_info("session %s stopped", s->kernel_id);
@@ -389,6 +393,7 @@ static void session_on_dead(void *data, const char *why) {
         session_cancel_marker(s);
         session_drop_marker(s);
         s->k = kernel_close(s->k);
+        s->cluster = cluster_stop(s->cluster);
         if (s->state == S_STARTING) {
                 session_fail(s, "the kernel died while Spark was starting");
                 return;
@@ -423,6 +428,7 @@ static struct session *session_free(struct session *s) {
         ev_timer_stop(s->d->loop, &s->timeout);
         session_drop_marker(s);
         kernel_close(s->k);
+        cluster_stop(s->cluster);
         free(s->config);
         json_decref(s->overrides);
         json_decref(s->info);
@@ -501,71 +507,213 @@ static int start_args(json_t *body, const char **ret_config, const char **ret_ke
         return 0;
 }
 
-/* Renders the eager code for s and sends it.  Returns 0 or fills resp. */
-static int session_send_start(struct session *s, struct api_response *resp) {
-        struct sparkd *d = s->d;
+/* Allocates the UI port and the public UI path of s. */
+static int session_ui_setup(struct session *s, struct api_response *resp) {
         int port = free_port();
         if (port < 0) {
                 fail(resp, 500, "no_port", "no free port for the Spark UI: %s", strerror(-port));
                 return -EIO;
         }
         s->ui_port = port;
-        snprintf(s->ui_path, sizeof s->ui_path, "%s/ui/%s/",
-                 d->opts.public_prefix ? d->opts.public_prefix : "", s->kernel_id);
-        char *p = s->ui_path;
-        for (char *q = p; *q; q++) /* collapse "//" from a prefix ending in '/' */
-                if (!(q[0] == '/' && q[1] == '/'))
-                        *p++ = *q;
-        *p = '\0';
+        const char *prefix = s->d->opts.public_prefix ? s->d->opts.public_prefix : "";
+        snprintf(s->ui_path, sizeof s->ui_path, "%s/ui/%s/", prefix, s->kernel_id);
+        return 0;
+}
+
+/* spark.ui.port and spark.ui.proxyBase for s (a new object). */
+static json_t *session_ui_conf(const struct session *s) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", s->ui_port);
+        json_t *c = json_pack("{s:s, s:s%}", "spark.ui.port", port, "spark.ui.proxyBase", s->ui_path,
+                              strlen(s->ui_path) - 1);
+        return c;
+}
+
+/* Python literal of a string, appended. */
+static int append_lit(struct strbuf *sb, const char *str) {
+        json_t *j = json_string(str);
+        int r = j ? pylit_append(sb, j, (size_t)-1, NULL, 0) : -ENOMEM;
+        json_decref(j);
+        return r;
+}
+
+/* The call that runs the rendered code: _sparkd.run(marker, code, name, ns). */
+static char *session_run_call(const struct session *s, const char *code) {
+        struct strbuf call = STRBUF_INIT;
+        char fname[128];
+        snprintf(fname, sizeof fname, "<sparkd: start %s>", s->config);
+        int r = sb_puts(&call, "__import__('_sparkd').run(");
+        if (r == 0)
+                r = append_lit(&call, s->marker);
+        if (r == 0)
+                r = sb_puts(&call, ", ");
+        if (r == 0)
+                r = append_lit(&call, code);
+        if (r == 0)
+                r = sb_puts(&call, ", ");
+        if (r == 0)
+                r = append_lit(&call, fname);
+        if (r == 0)
+                r = sb_puts(&call, ", globals())\n");
+        char *full = r == 0 ? session_code(call.buf) : NULL;
+        sb_free(&call);
+        return full;
+}
+
+/* Renders the eager code for s (master replaces the configuration's when
+ * not NULL; remote makes it a Spark Connect session) and sends it.
+ * Returns 0, or fills resp and returns < 0. */
+static int session_send_start(struct session *s, const char *master, const char *remote,
+                              struct api_response *resp) {
+        struct sparkd *d = s->d;
         json_t *vars = json_pack("{s:b, s:s, s:i, s:s}", "eager", 1, "kernel_id", s->kernel_id, "ui_port",
-                                 port, "ui_path", s->ui_path);
-        char pbase[sizeof s->ui_path];
-        snprintf(pbase, sizeof pbase, "%.*s", (int)strlen(s->ui_path) - 1, s->ui_path);
-        json_t *conf_add = json_pack("{s:s, s:s}", "spark.ui.port", "", "spark.ui.proxyBase", pbase);
-        char portstr[16];
-        snprintf(portstr, sizeof portstr, "%d", port);
-        json_object_set_new(conf_add, "spark.ui.port", json_string(portstr));
+                                 s->ui_port, "ui_path", s->ui_path);
+        if (vars && remote)
+                json_object_set_new(vars, "remote", json_string(remote));
+        json_t *patch = json_pack("{s:o}", "conf", remote ? json_object() : session_ui_conf(s));
+        if (patch && master)
+                json_object_set_new(patch, "master", json_string(master));
         char *code = NULL, *err = NULL;
-        enum startup_fail f = startup_render_ex(d, s->config, s->overrides, vars, conf_add, &code, &err);
+        enum startup_fail f = startup_render_ex(d, s->config, s->overrides, vars, patch, &code, &err);
         json_decref(vars);
-        json_decref(conf_add);
+        json_decref(patch);
         if (f != STARTUP_OK) {
                 render_fail(f, err, resp);
                 return -EINVAL;
         }
         snprintf(s->marker, sizeof s->marker, "%s/cancel-%s", d->opts.state_dir, s->kernel_id);
         unlink(s->marker);
-        struct strbuf call = STRBUF_INIT;
-        json_t *jm = json_string(s->marker), *jc = json_string(code), *jn = json_pack("s+", "<sparkd: ", s->config);
-        json_t *jf = jn ? json_pack("s+", json_string_value(jn), ">") : NULL;
-        int r = jm && jc && jf ? 0 : -ENOMEM;
-        if (r == 0)
-                r = sb_puts(&call, "__import__('_sparkd').run(");
-        if (r == 0)
-                r = pylit_append(&call, jm, (size_t)-1, NULL, 0);
-        if (r == 0)
-                r = sb_puts(&call, ", ");
-        if (r == 0)
-                r = pylit_append(&call, jc, (size_t)-1, NULL, 0);
-        if (r == 0)
-                r = sb_puts(&call, ", ");
-        if (r == 0)
-                r = pylit_append(&call, jf, (size_t)-1, NULL, 0);
-        if (r == 0)
-                r = sb_puts(&call, ", globals())\n");
-        json_decref(jm), json_decref(jc), json_decref(jn), json_decref(jf);
+        char *full = session_run_call(s, code);
         free(code);
-        char *full = r == 0 ? session_code(call.buf) : NULL;
-        sb_free(&call);
         json_t *ue = json_pack("{s:s}", "sparkd", session_py_info_expr);
-        r = full ? kernel_execute(s->k, full, ue, &start_cbs, s, s->start_msg) : -ENOMEM;
+        int r = full ? kernel_execute(s->k, full, ue, &start_cbs, s, s->start_msg) : -ENOMEM;
         json_decref(ue);
         free(full);
         if (r < 0) {
                 fail(resp, 500, "kernel_error", "cannot send the start request: %s", strerror(-r));
                 return r;
         }
+        s->waiting_for = "the kernel to finish its running cell";
         return 0;
+}
+
+/* The same, for a start that continues after a launch: failures end the
+ * session instead of answering a request. */
+static void session_send_start_async(struct session *s, const char *master, const char *remote) {
+        struct api_response r = {0};
+        if (session_send_start(s, master, remote, &r) < 0) {
+                const char *m = json_string_value(
+                        json_object_get(json_object_get(r.body, "error"), "message"));
+                session_fail(s, m ? m : "cannot send the start request");
+        } else {
+                session_changed(s);
+        }
+        json_decref(r.body);
+}
+
+static void launch_on_ready(void *data, const char *url) {
+        struct session *s = data;
+        if (s->state != S_STARTING)
+                return;
+        session_log(s, "sparkd: the cluster is ready");
+        if (!strncmp(url, "sc://", 5))
+                session_send_start_async(s, NULL, url);
+        else
+                session_send_start_async(s, url, NULL);
+}
+
+static void launch_on_failed(void *data, const char *message) {
+        struct session *s = data;
+        if (s->state == S_STARTING)
+                session_fail(s, message);
+}
+
+static void launch_on_exit(void *data, const char *message) {
+        struct session *s = data;
+        session_log(s, message);
+        if (s->state == S_STARTING || s->state == S_READY) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "the Spark cluster stopped: %s", message);
+                session_fail(s, msg);
+        }
+}
+
+static void launch_on_output(void *data, const char *line) { session_log(data, line); }
+
+static const struct cluster_cbs launch_cbs = {
+        .on_ready = launch_on_ready,
+        .on_failed = launch_on_failed,
+        .on_exit = launch_on_exit,
+        .on_output = launch_on_output,
+};
+
+/* Starts what the configuration's `launch` asks for; the start code
+ * follows in launch_on_ready.  Returns 0 or fills resp. */
+static int session_launch(struct session *s, const struct cfg_entry *e, json_t *launch,
+                          struct api_response *resp) {
+        const char *type = json_string_value(json_object_get(launch, "type"));
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/clusters/%s", s->d->opts.state_dir, s->kernel_id);
+        struct cluster_spec spec = {
+                .kind = !strcmp(type, "connect") ? CLUSTER_CONNECT : CLUSTER_STANDALONE,
+                .spark_home = s->d->opts.spark_home,
+                .work_dir = dir,
+                .workers = (int)json_integer_value(json_object_get(launch, "workers")),
+                .worker_cores = (int)json_integer_value(json_object_get(launch, "worker_cores")),
+                .worker_memory = json_string_value(json_object_get(launch, "worker_memory")),
+                .env = json_object_get(e->doc, "env"),
+        };
+        json_t *conf = NULL;
+        if (spec.kind == CLUSTER_CONNECT) {
+                /* the server holds the driver: its UI is the session's UI */
+                conf = json_deep_copy(json_object_get(e->doc, "conf"));
+                json_object_update(conf, s->overrides);
+                json_t *ui = session_ui_conf(s);
+                json_object_update(conf, ui);
+                json_decref(ui);
+                json_object_set(conf, "spark.master", json_object_get(e->doc, "master"));
+                spec.conf = conf;
+        }
+        char *err = NULL;
+        int r = cluster_start(s->d->loop, &spec, &launch_cbs, s, &s->cluster, &err);
+        json_decref(conf);
+        if (r < 0) {
+                fail(resp, 500, "launch_failed", "%s", err ? err : "cannot start the Spark cluster");
+                free(err);
+                return r;
+        }
+        s->waiting_for = spec.kind == CLUSTER_CONNECT ? "the Spark Connect server to start"
+                                                      : "the Spark cluster to start";
+        return 0;
+}
+
+/* Unlinks s from the list (if there) and frees it. */
+static void session_remove(struct session *s) {
+        for (struct session **pp = &sessions; *pp; pp = &(*pp)->next)
+                if (*pp == s) {
+                        *pp = s->next;
+                        break;
+                }
+        session_free(s);
+}
+
+static struct session *session_new(struct sparkd *d, const char *kid, const char *config, json_t *ov,
+                                   const struct cfg_entry *e) {
+        struct session *s = calloc(1, sizeof *s);
+        if (!s)
+                return NULL;
+        s->d = d;
+        snprintf(s->kernel_id, sizeof s->kernel_id, "%s", kid);
+        s->config = strdup(config);
+        s->overrides = ov ? json_deep_copy(ov) : json_object();
+        s->log = json_array();
+        s->hints = json_incref(json_object_get(e->doc, "error_hints"));
+        s->state = S_STARTING;
+        s->started_at = wall_now();
+        ev_timer_init(&s->timeout, session_timeout_cb, d->opts.start_timeout, 0.);
+        if (!s->config || !s->overrides || !s->log)
+                return session_free(s);
+        return s;
 }
 
 void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
@@ -575,77 +723,43 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
         if (start_args(body, &config, &kid, &ov, &restart, resp) < 0)
                 return;
         struct session *old = session_find(kid);
-        if (old && (old->state == S_STARTING || old->state == S_READY || old->state == S_STOPPING) && !restart) {
-                fail(resp, 409, "session_exists", "kernel %s already has a Spark session; stop it or "
-                     "start with \"restart\": true", kid);
+        if (old && (old->state == S_STARTING || old->state == S_READY || old->state == S_STOPPING) &&
+            !restart) {
+                fail(resp, 409, "session_exists",
+                     "kernel %s already has a Spark session; stop it or start with \"restart\": true", kid);
                 return;
         }
-        const struct cfg_entry *e = cfg_find(d->cfgs, config);
         char *err = NULL;
         enum startup_fail f = startup_select(d, config, ov, &err);
         if (f != STARTUP_OK) {
                 render_fail(f, err, resp);
                 return;
         }
-        struct kernel *k = NULL;
-        if (old && old->k) {
-                k = old->k;
-                old->k = NULL;
-                if (old->start_msg[0])
-                        kernel_forget(k, old->start_msg);
-                if (old->stop_msg[0])
-                        kernel_forget(k, old->stop_msg);
-        }
-        struct session *s = calloc(1, sizeof *s);
+        const struct cfg_entry *e = cfg_find(d->cfgs, config);
+        struct session *s = session_new(d, kid, config, ov, e);
         if (!s) {
-                kernel_close(k);
                 fail(resp, 500, "out_of_memory", "%s", "out of memory");
                 return;
         }
-        s->d = d;
-        snprintf(s->kernel_id, sizeof s->kernel_id, "%s", kid);
-        s->config = strdup(config);
-        s->overrides = ov ? json_deep_copy(ov) : json_object();
-        s->log = json_array();
-        s->hints = json_incref(json_object_get(e->doc, "error_hints"));
-        s->state = S_STARTING;
-        s->started_at = wall_now();
-        s->waiting_for = "the kernel to finish its running cell";
-        ev_timer_init(&s->timeout, session_timeout_cb, d->opts.start_timeout, 0.);
-        if (!k) {
-                int r = kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &k, &err);
-                if (r < 0) {
-                        fail(resp, r == -ENOENT ? 404 : 400, r == -ENOENT ? "kernel_not_found" : "kernel_error",
-                             "%s", err ? err : "cannot connect to the kernel");
-                        free(err);
-                        session_free(s);
-                        return;
-                }
-        } else {
-                /* the kernel object moves over: its callbacks now reach s */
-                kernel_close(k);
-                int r = kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &k, &err);
-                if (r < 0) {
-                        fail(resp, 404, "kernel_not_found", "%s", err ? err : "cannot connect to the kernel");
-                        free(err);
-                        session_free(s);
-                        return;
-                }
-        }
-        s->k = k;
-        if (session_send_start(s, resp) < 0) {
+        int r = kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
+        if (r < 0) {
+                fail(resp, r == -ENOENT ? 404 : 400, r == -ENOENT ? "kernel_not_found" : "kernel_error", "%s",
+                     err ? err : "cannot connect to the kernel");
+                free(err);
                 session_free(s);
                 return;
         }
-        if (old) {
-                struct session **pp = &sessions;
-                while (*pp != old)
-                        pp = &(*pp)->next;
-                *pp = old->next;
-                session_free(old);
-        }
+        if (old)
+                session_remove(old); /* its processes stop; run() stops its Spark first */
         s->next = sessions;
         sessions = s;
+        json_t *launch = json_object_get(e->doc, "launch");
+        if (session_ui_setup(s, resp) < 0 ||
+            (json_is_object(launch) ? session_launch(s, e, launch, resp)
+                                    : session_send_start(s, NULL, NULL, resp)) < 0) {
+                session_remove(s);
+                return;
+        }
         session_prune();
         ev_timer_start(d->loop, &s->timeout);
         log_info("session %s: starting configuration '%s'", kid, config);
@@ -782,6 +896,7 @@ void session_stop(struct sparkd *d, const char *id, struct api_response *resp) {
                         s->state = S_STOPPING;
                 } else {
                         session_cancel_marker(s);
+                        s->cluster = cluster_stop(s->cluster);
                         s->state = S_STOPPED;
                         session_set_str(&s->reason, "cancelled");
                 }
@@ -804,6 +919,7 @@ void session_shutdown(struct sparkd *d) {
         for (struct session *s = sessions; s; s = s->next) {
                 session_cancel_marker(s);
                 s->k = kernel_close(s->k);
+                s->cluster = cluster_stop(s->cluster);
         }
 }
 

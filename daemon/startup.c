@@ -32,7 +32,7 @@ enum startup_fail startup_render(struct sparkd *d, const char *name, json_t *ove
 }
 
 enum startup_fail startup_render_ex(struct sparkd *d, const char *name, json_t *overrides,
-                                    json_t *vars, json_t *conf_add, char **ret_code, char **ret_err) {
+                                    json_t *vars, json_t *patch, char **ret_code, char **ret_err) {
         const struct cfg_entry *e = cfg_find(d->cfgs, name);
         if (!e) {
                 *ret_err = dupf("no configuration named '%s'%s", name, "");
@@ -51,8 +51,14 @@ enum startup_fail startup_render_ex(struct sparkd *d, const char *name, json_t *
                 *ret_err = err;
                 return r == -ENOMEM ? STARTUP_NOMEM : STARTUP_BAD_OVERRIDE;
         }
-        if (conf_add)
-                json_object_update(json_object_get(ctx, "conf"), conf_add);
+        const char *key;
+        json_t *val;
+        json_object_foreach(patch, key, val) {
+                if (!strcmp(key, "conf"))
+                        json_object_update(json_object_get(ctx, "conf"), val);
+                else
+                        json_object_set(ctx, key, val);
+        }
         struct tmpl_err terr = {0};
         char *code = NULL;
         r = tmpl_render(e->tmpl, ctx, &code, NULL, &terr);

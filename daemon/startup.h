@@ -31,11 +31,12 @@ enum startup_fail startup_render(struct sparkd *d, const char *name, json_t *ove
 
 /* startup_render with session variables: `vars` replaces keys of the
  * template's `sparkd` object (eager, kernel_id, ui_port, ui_path, remote),
- * and `conf_add` is merged into its `conf` after the overrides (neither is
- * checked against `overridable`: they come from the daemon, not the user).
- * Both may be NULL. */
+ * and `patch` replaces top-level keys of the context (e.g. master), except
+ * `conf`, which is merged into the context's conf after the overrides.
+ * Neither is checked against `overridable`: they come from the daemon, not
+ * the user.  Both may be NULL. */
 enum startup_fail startup_render_ex(struct sparkd *d, const char *name, json_t *overrides,
-                                    json_t *vars, json_t *conf_add, char **ret_code, char **ret_err);
+                                    json_t *vars, json_t *patch, char **ret_code, char **ret_err);
 
 /* Renders and writes the startup file, then remembers the selection.
  * Same returns as startup_render. */

@@ -169,7 +169,7 @@ F(f_tojson) {
                         return rerr(rc, n, -EINVAL, "tojson indent must be at most 64");
                 indent = i < 0 ? 0 : (int)i;
         }
-        if (v->kind == VK_VIEW || v->kind == VK_LOOP || v->kind == VK_METHOD)
+        if (v->kind == VK_VIEW || v->kind == VK_LOOP || v->kind == VK_METHOD || (v->kind == VK_PAIRS && v->method))
                 return rerr(rc, n, -EINVAL, "Object of type %s is not JSON serializable", val_typename(*v));
         int r = py_tojson(&sb, v->j, indent, 0);
         if (r < 0) {
@@ -608,6 +608,8 @@ static int first_last(struct rctx *rc, const struct node *n, struct val v, bool 
         if (count) {
                 *ret = items[last ? count - 1 : 0];
                 items[last ? count - 1 : 0] = VAL_NONE;
+                if (last && v.kind == VK_SAFE) /* reversed(Markup) indexes, which keeps Markup */
+                        ret->kind = VK_SAFE;
         } else {
                 json_t *j = json_string(last ? "No last item, sequence was empty." : "No first item, sequence was empty.");
                 *ret = (struct val){j, VK_UNDEF, 0};
@@ -1036,7 +1038,7 @@ static int dict_view(struct rctx *rc, const struct node *n, json_t *d, int m, st
         }
         if (!arr)
                 return oom(rc, n);
-        *ret = (struct val){arr, m == M_ITEMS ? VK_PAIRS : VK_VIEW, 0};
+        *ret = (struct val){arr, m == M_ITEMS ? VK_PAIRS : VK_VIEW, (unsigned char)m};
         return 0;
 }
 
@@ -1068,7 +1070,7 @@ static int call_range(struct rctx *rc, const struct node *n, struct val *args, s
         }
         if (!arr)
                 return oom(rc, n);
-        *ret = (struct val){arr, VK_VIEW, 0};
+        *ret = (struct val){arr, VK_VIEW, M_RANGE};
         return 0;
 }
 

@@ -156,19 +156,25 @@ int py_str(struct strbuf *sb, struct val v, char *msg, size_t msgsz) {
         case VK_UNDEF: return set_msg(msg, msgsz, "%s%s", json_string_value(v.j), "");
         case VK_TUPLE: return py_repr_seq(sb, v.j, "(", ")", true);
         case VK_PAIRS:
-                r = sb_putc(sb, '[');
+                r = sb_puts(sb, v.method == M_ITEMS ? "dict_items([" : "[");
                 json_array_foreach(v.j, i, x) {
                         if (r >= 0 && i)
                                 r = sb_puts(sb, ", ");
                         if (r >= 0)
                                 r = py_repr_seq(sb, x, "(", ")", true);
                 }
-                return r >= 0 ? sb_putc(sb, ']') : r;
+                return r >= 0 ? sb_puts(sb, v.method == M_ITEMS ? "])" : "]") : r;
         case VK_LOOP:
                 return sb_printf(sb, "<LoopContext %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT ">",
                                  json_integer_value(json_object_get(v.j, "index")),
                                  json_integer_value(json_object_get(v.j, "length")));
         case VK_VIEW:
+                if (v.method == M_KEYS || v.method == M_VALUES) {
+                        r = sb_puts(sb, v.method == M_KEYS ? "dict_keys(" : "dict_values(");
+                        r = r >= 0 ? py_repr(sb, v.j) : r;
+                        return r >= 0 ? sb_putc(sb, ')') : r;
+                }
+                return set_msg(msg, msgsz, "cannot convert a %s to a string%s", val_typename(v), "");
         case VK_METHOD: return set_msg(msg, msgsz, "cannot convert a %s to a string%s", val_typename(v), "");
         }
         if (json_is_string(v.j))
@@ -545,6 +551,34 @@ static double num_value(const json_t *j) {
         return json_is_real(j) ? json_real_value(j) : (double)as_int(j);
 }
 
+static bool val_islist(struct val v) { return v.kind == VK_PLAIN && json_is_array(v.j); }
+
+/* list + list and list * n, capped like loops. */
+static int list_op(struct val a, struct val b, int op, struct val *ret, char *msg, size_t msgsz) {
+        size_t na = json_array_size(a.j);
+        json_int_t times = op == OP_MUL ? as_int(b.j) : 1;
+        size_t total = times <= 0 ? 0 : na * (size_t)(times > (json_int_t)TMPL_MAX_LOOP ? TMPL_MAX_LOOP + 1 : times);
+        if (op == OP_ADD)
+                total = na + json_array_size(b.j);
+        if (total > TMPL_MAX_LOOP) {
+                if (msg && msgsz)
+                        snprintf(msg, msgsz, "list exceeds %u items", TMPL_MAX_LOOP);
+                return -E2BIG;
+        }
+        json_t *r = json_array();
+        for (json_int_t k = 0; r && k < times; k++)
+                if (json_array_extend(r, a.j) < 0)
+                        break;
+        if (r && op == OP_ADD && json_array_extend(r, b.j) < 0)
+                json_array_clear(r);
+        if (!r || json_array_size(r) != total) {
+                json_decref(r);
+                return -ENOMEM;
+        }
+        *ret = val_plain(r);
+        return 0;
+}
+
 int py_binop(int op, struct val a, struct val b, struct val *ret, char *msg, size_t msgsz) {
         static const char *const names[] = {[OP_ADD] = "+", [OP_SUB] = "-", [OP_DIV] = "/", [OP_FLOORDIV] = "//",
                                             [OP_MUL] = "*", [OP_MOD] = "%", [OP_POW] = "** or pow()"};
@@ -555,6 +589,10 @@ int py_binop(int op, struct val a, struct val b, struct val *ret, char *msg, siz
         }
         if (op == OP_ADD && val_isstr(a) && val_isstr(b))
                 return str_add(a, b, ret);
+        if (val_islist(a) && ((op == OP_ADD && val_islist(b)) || (op == OP_MUL && val_isnum(b) && !json_is_real(b.j))))
+                return list_op(a, b, op, ret, msg, msgsz);
+        if (op == OP_MUL && val_islist(b) && val_isnum(a) && !json_is_real(a.j))
+                return list_op(b, a, op, ret, msg, msgsz);
         if (op == OP_MUL && val_isstr(a) && val_isnum(b) && !json_is_real(b.j))
                 return str_mul(a, as_int(b.j), ret);
         if (op == OP_MUL && val_isstr(b) && val_isnum(a) && !json_is_real(a.j))

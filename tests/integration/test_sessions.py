@@ -246,13 +246,13 @@ def test_timeout_and_cancel_while_kernel_busy(daemon_factory, tmp_path):
         time.sleep(0.5)
         start(d, a.id)
         start(d, b.id)
-        s = wait_state(d, a.id, ("failed",), timeout=20)
-        assert "did not start within 2 s" in s["error"]["message"]
-        assert "busy" in s["error"]["message"]
         # b: cancelled by DELETE while it waits
         r = d.request("DELETE", f"/api/sessions/{b.id}")
         assert r.status == 202 and r.json()["state"] == "stopped"
         assert r.json()["reason"] == "cancelled"
+        s = wait_state(d, a.id, ("failed",), timeout=20)
+        assert "did not start within 2 s" in s["error"]["message"]
+        assert "busy" in s["error"]["message"]
         for k in (a, b):
             status, out, _ = k.run("print(type(globals().get('spark')).__name__)", timeout=30)
             assert out.strip() != "SparkSession"

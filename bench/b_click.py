@@ -1,0 +1,137 @@
+"""Benchmark 1, click -> `spark` usable, on real ipykernels with real PySpark
+(tests/integration/kernels.py).  "Usable" means `spark.range(1).count()`
+returned.  Each run uses a fresh kernel that is already up (its start-up is
+not timed, as a notebook is open before the click); variants run round-robin
+(A, B, A, B, ...) so drift hits them alike.
+
+  (a) baseline: the kernel runs SparkSession.builder.master("local[*]").getOrCreate()
+      and the count in one cell, with no sparkd anywhere (an empty IPython dir).
+  (b) sparkd `local`, cold: POST /api/sessions, long-poll until `ready`, then the
+      count in a cell.
+  (c) sparkd `local` pre-warmed, (d) `connect` with its server running, (e)
+      `standalone-ephemeral` cold: not yet measured (pre-warming, the Connect
+      server and the cluster launcher are still being built).  Add each as a
+      function in VARIANTS.
+"""
+import json
+import time
+
+from common import Daemon, summary, tempdir
+from kernels import Kernel, java_children, wait_until
+
+NAME = "click"
+TITLE = "1. Click -> spark usable (real ipykernel, real PySpark)"
+COUNT = "print(\"USABLE\", spark.range(1).count())"
+
+
+def _finish(k):
+    pid = k.pid
+    k.shutdown()
+    wait_until(lambda: not java_children(pid), 30)
+
+
+def baseline(env):
+    k = Kernel(env["runtime_a"], env["ipython_a"])
+    try:
+        t0 = time.perf_counter()
+        status, out, err = k.run("from pyspark.sql import SparkSession\n"
+                                 "spark = SparkSession.builder.master(\"local[*]\").getOrCreate()\n"
+                                 + COUNT)
+        t1 = time.perf_counter()
+        if status != "ok" or "USABLE 1" not in out:
+            raise RuntimeError(f"baseline failed: {status} {err} {out[-500:]}")
+        return {"usable_s": t1 - t0}
+    finally:
+        _finish(k)
+
+
+def sparkd_start(env, config):
+    d = env["daemon"]
+    k = Kernel(d.runtime, d.ipython)
+    try:
+        h = d.http()
+        t0 = time.perf_counter()
+        st, s = h.request("POST", "/api/sessions", {"config": config, "kernel_id": k.id})
+        if st != 202:
+            raise RuntimeError(f"POST /api/sessions: {st} {s}")
+        while s["state"] not in ("ready", "failed"):
+            st, s = h.request("GET", f"/api/sessions/{k.id}?wait=30&version={s['version']}")
+        t_ready = time.perf_counter()
+        if s["state"] != "ready":
+            raise RuntimeError(f"session failed: {json.dumps(s)[:1000]}")
+        status, out, err = k.run(COUNT)
+        t1 = time.perf_counter()
+        h.close()
+        if status != "ok" or "USABLE 1" not in out:
+            raise RuntimeError(f"count failed: {status} {err} {out[-500:]}")
+        return {"usable_s": t1 - t0, "ready_s": t_ready - t0}
+    finally:
+        _finish(k)
+
+
+def sparkd_local_cold(env):
+    return sparkd_start(env, "local")
+
+
+# key, label, function (None: not yet measured), what it is compared with
+VARIANTS = [
+    ("a_baseline", "(a) baseline: getOrCreate() in a fresh kernel", baseline),
+    ("b_local_cold", "(b) sparkd local, cold", sparkd_local_cold),
+    ("c_local_prewarmed", "(c) sparkd local, pre-warmed", None),   # TODO: pre-warming (issue 6)
+    ("d_connect_running", "(d) sparkd connect, server running", None),  # TODO: Connect at login
+    ("e_standalone_ephemeral", "(e) standalone-ephemeral, cold", None),  # TODO: cluster launcher
+]
+TARGETS = {"b_local_cold": 1.1, "c_local_prewarmed": 0.4, "d_connect_running": 0.15}
+
+
+def run(quick=False):
+    runs = 2 if quick else 5
+    base = tempdir(NAME)
+    d = Daemon(base / "daemon", ["--start-timeout", "150"]).start()
+    env = {"daemon": d, "runtime_a": base / "runtime-a", "ipython_a": base / "ipython-a"}
+    env["runtime_a"].mkdir()
+    env["ipython_a"].mkdir()
+    samples = {key: [] for key, _, fn in VARIANTS if fn}
+    extra = {key: [] for key in samples}
+    try:
+        for _ in range(runs):
+            for key, _, fn in VARIANTS:
+                if fn:
+                    r = fn(env)
+                    samples[key].append(r["usable_s"])
+                    extra[key].append(r)
+    finally:
+        d.stop()
+    res = {"runs_each": runs, "variants": []}
+    base_p50 = summary(samples["a_baseline"])["p50"]
+    for key, label, fn in VARIANTS:
+        if not fn:
+            res["variants"].append({"key": key, "label": label, "status": "not yet measured",
+                                    "target_ratio": TARGETS.get(key)})
+            continue
+        s = summary(samples[key])
+        v = {"key": key, "label": label, "status": "measured", "usable_s": s,
+             "ratio_to_baseline_p50": s["p50"] / base_p50, "target_ratio": TARGETS.get(key),
+             "runs": extra[key]}
+        if extra[key] and "ready_s" in extra[key][0]:
+            v["ready_s"] = summary([r["ready_s"] for r in extra[key]])
+        res["variants"].append(v)
+    return res
+
+
+def rows(res):
+    out = []
+    for v in res["variants"]:
+        t = v.get("target_ratio")
+        target = f"<= {t}x (a)" if t else ""
+        if v["status"] != "measured":
+            out.append((v["label"], "-", "not yet measured", "", "", target, "not yet measured"))
+            continue
+        r = v["ratio_to_baseline_p50"]
+        verdict = ("met" if r <= t else "missed") if t else ""
+        out.append((v["label"], v["usable_s"]["runs"], v["usable_s"]["p50"], v["usable_s"]["p90"],
+                    f"{r:.2f}x", target, verdict))
+    return out
+
+
+HEADERS = ("variant", "runs", "p50 s", "p90 s", "ratio to (a) p50", "target", "verdict")

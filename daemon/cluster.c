@@ -1,0 +1,807 @@
+#include "cluster.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "proc.h"
+#include "strbuf.h"
+
+extern char **environ;
+
+#define CLUSTER_POLL_INTERVAL 0.2
+#define CLUSTER_CONF_MAX 100
+#define CLUSTER_ENV_MAX 100
+#define CLUSTER_LOG_MAX (64L << 20) /* bytes kept per process log file */
+#define CLUSTER_CORES_MAX 256
+
+enum cluster_state {
+        CL_DISCOVER, /* looking for SPARK_HOME */
+        CL_MASTER,   /* master (or Connect server) started, waiting for its port */
+        CL_WORKERS,  /* workers started, waiting for them to register */
+        CL_READY,
+        CL_DONE,     /* failed, exited or stopped: processes stopped, no more callbacks */
+};
+
+struct member {
+        struct cluster *c;
+        struct proc *p;     /* NULL once reaped or detached */
+        char name[24];      /* "master", "worker-1", "connect": log prefix and file */
+        char label[32];     /* "Spark master", "Spark worker 1", "Spark Connect server" */
+        int log_fd;
+        long log_bytes;
+        bool registered;    /* worker: registered with the master */
+        char *error;        /* first error-looking line */
+};
+
+struct cluster {
+        struct cluster *prev, *next;
+        struct ev_loop *loop;
+        enum cluster_kind kind;
+        enum cluster_state state;
+        struct cluster_cbs cbs;
+        void *data;
+        char *spark_home;
+        char *work_dir;
+        char *worker_memory;
+        int workers, worker_cores;
+        json_t *conf, *env;
+        int port;                  /* master RPC or Connect gRPC */
+        int ui_port;               /* master web UI or Connect driver UI */
+        int worker_ui[CLUSTER_WORKERS_MAX];
+        char token[33];
+        char ui_url[40];
+        struct member members[1 + CLUSTER_WORKERS_MAX];
+        int nmembers;
+        struct proc *discover;
+        char *discover_line;
+        ev_timer timeout;
+        ev_timer poll;
+        int poll_fd;               /* a connect() in progress, or -1 */
+        int busy;                  /* depth of entry points on the stack */
+        bool freed;                /* cluster_stop ran while busy */
+};
+
+static struct cluster *clusters;
+static char *cached_spark_home;
+
+/* ---- small helpers ---- */
+
+static char *cl_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *cl_strdupf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = NULL;
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
+}
+
+/* Finds n distinct free TCP ports on 127.0.0.1 (all sockets held until
+ * every port is known).  Returns 0 or -errno. */
+static int cl_alloc_ports(int *ports, int n) {
+        int fds[2 + CLUSTER_WORKERS_MAX];
+        int r = 0, i;
+        for (i = 0; i < n; i++) {
+                struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                socklen_t len = sizeof(a);
+                fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, sizeof(a)) < 0 ||
+                    getsockname(fds[i], (struct sockaddr *)&a, &len) < 0) {
+                        r = -errno;
+                        if (fds[i] >= 0)
+                                close(fds[i]);
+                        break;
+                }
+                ports[i] = ntohs(a.sin_port);
+        }
+        while (i-- > 0)
+                close(fds[i]);
+        return r;
+}
+
+static int cl_make_token(char token[33]) {
+        unsigned char raw[16];
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+                return -EIO;
+        for (int i = 0; i < 16; i++)
+                snprintf(token + 2 * i, 3, "%02x", raw[i]);
+        return 0;
+}
+
+/* A line that reads like an error (log4j INFO/WARN/DEBUG lines do not). */
+static bool cl_is_error_line(const char *l) {
+        if (strstr(l, " INFO ") || strstr(l, " WARN ") || strstr(l, " DEBUG "))
+                return false;
+        static const char *const marks[] = {"ERROR", "Exception", "Error", "error:", "FATAL",
+                                            "Caused by", "not found", "No such file"};
+        for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+                if (strstr(l, marks[i]))
+                        return true;
+        return false;
+}
+
+static bool cl_spark_home_ok(const char *home) {
+        char path[4096];
+        if (!home || home[0] != '/' || snprintf(path, sizeof(path), "%s/bin/spark-class", home) >= (int)sizeof(path))
+                return false;
+        return access(path, X_OK) == 0;
+}
+
+/* ---- callbacks into the owner, guarded against cluster_stop inside them ---- */
+
+static void cl_enter(struct cluster *c) {
+        c->busy++;
+}
+
+static void cl_free(struct cluster *c);
+
+/* Leaves an entry point; frees c when cluster_stop ran meanwhile.
+ * Returns true when c is gone. */
+static bool cl_leave(struct cluster *c) {
+        if (--c->busy > 0 || !c->freed)
+                return false;
+        cl_free(c);
+        return true;
+}
+
+/* ---- stopping ---- */
+
+static void cl_member_release(struct member *m) {
+        if (m->p) {
+                proc_detach(m->p);
+                proc_stop(m->p, CLUSTER_STOP_GRACE);
+                m->p = NULL;
+        }
+        if (m->log_fd >= 0)
+                close(m->log_fd);
+        m->log_fd = -1;
+}
+
+/* Stops timers and every process; no callback can follow. */
+static void cl_halt(struct cluster *c) {
+        c->state = CL_DONE;
+        ev_timer_stop(c->loop, &c->timeout);
+        ev_timer_stop(c->loop, &c->poll);
+        if (c->poll_fd >= 0)
+                close(c->poll_fd);
+        c->poll_fd = -1;
+        if (c->discover) {
+                proc_detach(c->discover);
+                proc_stop(c->discover, 1);
+                c->discover = NULL;
+        }
+        for (int i = 0; i < c->nmembers; i++)
+                cl_member_release(&c->members[i]);
+}
+
+static void cl_free(struct cluster *c) {
+        for (int i = 0; i < c->nmembers; i++)
+                free(c->members[i].error);
+        free(c->spark_home);
+        free(c->work_dir);
+        free(c->worker_memory);
+        free(c->discover_line);
+        json_decref(c->conf);
+        json_decref(c->env);
+        free(c);
+}
+
+/* Ends a cluster that never became ready: sentence + ": " + detail. */
+static void cl_fail(struct cluster *c, const char *sentence, const char *detail) {
+        if (c->state == CL_DONE)
+                return;
+        cl_halt(c);
+        char *msg = detail && *detail ? cl_strdupf("%s: %s", sentence, detail) : NULL;
+        c->cbs.on_failed(c->data, msg ? msg : sentence);
+        free(msg);
+}
+
+static void cl_ready(struct cluster *c, const char *url) {
+        c->state = CL_READY;
+        ev_timer_stop(c->loop, &c->timeout);
+        c->cbs.on_ready(c->data, url);
+}
+
+/* ---- members: one Spark process each ---- */
+
+static const char *cl_member_error(struct member *m, struct proc *p, char **owned) {
+        *owned = NULL;
+        if (m->error)
+                return m->error;
+        char *tail = proc_tail(p);
+        if (!tail)
+                return NULL;
+        char *last = strrchr(tail, '\n');
+        *owned = tail;
+        return last ? last + 1 : tail;
+}
+
+static void cl_member_line(void *data, struct proc *p, const char *line) {
+        (void)p;
+        struct member *m = data;
+        struct cluster *c = m->c;
+        if (m->log_fd >= 0 && m->log_bytes < CLUSTER_LOG_MAX) {
+                size_t n = strlen(line);
+                if (write(m->log_fd, line, n) == (ssize_t)n && write(m->log_fd, "\n", 1) == 1)
+                        m->log_bytes += (long)n + 1;
+        }
+        if (!m->error && cl_is_error_line(line))
+                m->error = strdup(line);
+        cl_enter(c);
+        if (c->cbs.on_output) {
+                char *out = cl_strdupf("%s: %s", m->name, line);
+                if (out)
+                        c->cbs.on_output(c->data, out);
+                free(out);
+        }
+        if (c->state == CL_WORKERS && !m->registered &&
+            strstr(line, "Successfully registered with master")) {
+                m->registered = true;
+                int n = 0;
+                for (int i = 1; i < c->nmembers; i++)
+                        n += c->members[i].registered;
+                if (n == c->workers) {
+                        char url[64];
+                        snprintf(url, sizeof(url), "spark://127.0.0.1:%d", c->port);
+                        cl_ready(c, url);
+                }
+        }
+        cl_leave(c);
+}
+
+static void cl_member_exit(void *data, struct proc *p, int status) {
+        struct member *m = data;
+        struct cluster *c = m->c;
+        m->p = NULL;
+        if (c->state == CL_DONE)
+                return;
+        char how[64], *owned, *sentence;
+        proc_status_str(status, how, sizeof(how));
+        const char *detail = cl_member_error(m, p, &owned);
+        bool ready = c->state == CL_READY;
+        if (ready)
+                sentence = cl_strdupf("The %s exited (%s)", m->label, how);
+        else
+                sentence = cl_strdupf("The %s exited (%s) before it was ready", m->label, how);
+        char *msg = sentence && detail && *detail ? cl_strdupf("%s: %s", sentence, detail) : NULL;
+        const char *text = msg ? msg : sentence ? sentence : "A Spark process exited";
+        cl_enter(c);
+        if (ready) {
+                cl_halt(c);
+                c->cbs.on_exit(c->data, text);
+        } else {
+                cl_fail(c, text, NULL);
+        }
+        free(msg);
+        free(sentence);
+        free(owned);
+        cl_leave(c);
+}
+
+static const struct proc_cbs cl_member_cbs = {cl_member_line, cl_member_exit};
+
+/* Environment: the daemon's, then spec->env, then the cluster's own. */
+static int cl_env_build(struct cluster *c, char ***ret) {
+        json_t *map = json_object();
+        if (!map)
+                return -ENOMEM;
+        for (char **e = environ; *e; e++) {
+                const char *eq = strchr(*e, '=');
+                if (eq && eq > *e)
+                        json_object_setn_new_nocheck(map, *e, (size_t)(eq - *e), json_string_nocheck(eq + 1));
+        }
+        if (c->env)
+                json_object_update(map, c->env);
+        char *log_dir = cl_strdupf("%s/logs", c->work_dir);
+        char *worker_dir = cl_strdupf("%s/work", c->work_dir);
+        json_object_set_new(map, "SPARK_HOME", json_string(c->spark_home));
+        json_object_set_new(map, "SPARK_LOCAL_IP", json_string("127.0.0.1"));
+        json_object_set_new(map, "SPARK_LOG_DIR", json_string(log_dir ? log_dir : ""));
+        json_object_set_new(map, "SPARK_WORKER_DIR", json_string(worker_dir ? worker_dir : ""));
+        if (c->kind == CLUSTER_CONNECT)
+                json_object_set_new(map, "SPARK_CONNECT_AUTHENTICATE_TOKEN", json_string(c->token));
+        free(log_dir);
+        free(worker_dir);
+        char **envp = calloc(json_object_size(map) + 1, sizeof(*envp));
+        int r = envp ? 0 : -ENOMEM;
+        size_t n = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(map, k, v) {
+                if (r < 0 || !json_is_string(v))
+                        continue;
+                if (!(envp[n] = cl_strdupf("%s=%s", k, json_string_value(v))))
+                        r = -ENOMEM;
+                else
+                        n++;
+        }
+        json_decref(map);
+        if (r == 0)
+                *ret = envp;
+        else if (envp)
+                for (size_t i = 0; i < n; i++)
+                        free(envp[i]);
+        if (r < 0)
+                free(envp);
+        return r;
+}
+
+static void cl_strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* Spawns one member with argv (a NULL-terminated list of malloc'd strings,
+ * freed here).  Returns 0 or -errno. */
+static int cl_spawn(struct cluster *c, const char *name, const char *label, char **argv) {
+        struct member *m = &c->members[c->nmembers];
+        char **envp = NULL;
+        char *log = cl_strdupf("%s/%s.log", c->work_dir, name);
+        int r = log ? cl_env_build(c, &envp) : -ENOMEM;
+        if (r < 0)
+                goto out;
+        *m = (struct member){.c = c, .log_fd = -1};
+        snprintf(m->name, sizeof(m->name), "%s", name);
+        snprintf(m->label, sizeof(m->label), "%s", label);
+        m->log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        r = proc_spawn(c->loop, argv, envp, c->work_dir, &cl_member_cbs, m, &m->p);
+        if (r < 0) {
+                if (m->log_fd >= 0)
+                        close(m->log_fd);
+                goto out;
+        }
+        c->nmembers++;
+out:
+        free(log);
+        cl_strv_free(envp);
+        cl_strv_free(argv);
+        return r;
+}
+
+/* A malloc'd NULL-terminated copy of the n strings that follow. */
+static char **cl_argv(int n, ...) {
+        char **v = calloc((size_t)n + 1, sizeof(*v));
+        if (!v)
+                return NULL;
+        va_list ap;
+        va_start(ap, n);
+        bool ok = true;
+        for (int i = 0; i < n; i++) {
+                const char *s = va_arg(ap, const char *);
+                if (!(v[i] = strdup(s)))
+                        ok = false;
+        }
+        va_end(ap);
+        if (!ok) {
+                cl_strv_free(v);
+                return NULL;
+        }
+        return v;
+}
+
+static int cl_spawn_master(struct cluster *c) {
+        char cls[4200], port[16], ui[16];
+        snprintf(cls, sizeof(cls), "%s/bin/spark-class", c->spark_home);
+        snprintf(port, sizeof(port), "%d", c->port);
+        snprintf(ui, sizeof(ui), "%d", c->ui_port);
+        char **argv = cl_argv(8, cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                              "--port", port, "--webui-port", ui);
+        return argv ? cl_spawn(c, "master", "Spark master", argv) : -ENOMEM;
+}
+
+static int cl_spawn_worker(struct cluster *c, int i) {
+        char cls[4200], cores[16], ui[16], master[48], name[24], dir[4200];
+        snprintf(cls, sizeof(cls), "%s/bin/spark-class", c->spark_home);
+        snprintf(cores, sizeof(cores), "%d", c->worker_cores);
+        snprintf(ui, sizeof(ui), "%d", c->worker_ui[i]);
+        snprintf(master, sizeof(master), "spark://127.0.0.1:%d", c->port);
+        char label[32];
+        snprintf(name, sizeof(name), "worker-%d", i + 1);
+        snprintf(label, sizeof(label), "Spark worker %d", i + 1);
+        snprintf(dir, sizeof(dir), "%s/%s", c->work_dir, name);
+        int r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        char **argv = cl_argv(13, cls, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                              "--cores", cores, "--memory", c->worker_memory, "--webui-port", ui,
+                              "--work-dir", dir, master);
+        return argv ? cl_spawn(c, name, label, argv) : -ENOMEM;
+}
+
+/* "--conf" "k=v" pairs: spec->conf first, then what the daemon enforces
+ * (spark-submit keeps the last value of a key). */
+static int cl_connect_argv(struct cluster *c, char ***ret) {
+        size_t n = 0, max = 8 + 2 * (json_object_size(c->conf) + 5);
+        char **v = calloc(max, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        v[n++] = cl_strdupf("%s/bin/spark-submit", c->spark_home);
+        v[n++] = strdup("--class");
+        v[n++] = strdup("org.apache.spark.sql.connect.service.SparkConnectServer");
+        const char *k;
+        json_t *val;
+        json_object_foreach(c->conf, k, val) {
+                v[n++] = strdup("--conf");
+                if (json_is_string(val))
+                        v[n++] = cl_strdupf("%s=%s", k, json_string_value(val));
+                else if (json_is_integer(val))
+                        v[n++] = cl_strdupf("%s=%lld", k, (long long)json_integer_value(val));
+                else if (json_is_real(val))
+                        v[n++] = cl_strdupf("%s=%.17g", k, json_real_value(val));
+                else
+                        v[n++] = cl_strdupf("%s=%s", k, json_is_true(val) ? "true" : "false");
+        }
+        v[n++] = strdup("--conf");
+        v[n++] = strdup("spark.connect.grpc.binding.address=127.0.0.1");
+        v[n++] = strdup("--conf");
+        v[n++] = cl_strdupf("spark.connect.grpc.binding.port=%d", c->port);
+        v[n++] = strdup("--conf");
+        v[n++] = strdup("spark.connect.grpc.port.maxRetries=0");
+        v[n++] = strdup("--conf");
+        v[n++] = cl_strdupf("spark.ui.port=%d", c->ui_port);
+        v[n++] = strdup("spark-internal");
+        for (size_t i = 0; i < n; i++)
+                if (!v[i]) {
+                        for (size_t j = 0; j < n; j++)
+                                free(v[j]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        *ret = v;
+        return 0;
+}
+
+static void cl_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Starts the first process (master or Connect server) and polls its port. */
+static int cl_launch(struct cluster *c) {
+        int r;
+        if (c->kind == CLUSTER_STANDALONE) {
+                r = cl_spawn_master(c);
+        } else {
+                char **argv = NULL;
+                r = cl_connect_argv(c, &argv);
+                if (r >= 0)
+                        r = cl_spawn(c, "connect", "Spark Connect server", argv);
+        }
+        if (r < 0)
+                return r;
+        c->state = CL_MASTER;
+        ev_timer_init(&c->poll, cl_poll_cb, CLUSTER_POLL_INTERVAL, CLUSTER_POLL_INTERVAL);
+        ev_timer_start(c->loop, &c->poll);
+        return 0;
+}
+
+/* ---- readiness: a non-blocking connect() every CLUSTER_POLL_INTERVAL ---- */
+
+/* The standalone master is polled on its web UI port, bound after its RPC
+ * port and right before it elects itself leader (workers that register
+ * with a master not yet leader wait 5-15 s to retry). */
+static int cl_poll_port(const struct cluster *c) {
+        return c->kind == CLUSTER_STANDALONE ? c->ui_port : c->port;
+}
+
+/* Returns 1 when the port accepted the connection, 0 when not yet. */
+static int cl_poll_once(struct cluster *c) {
+        if (c->poll_fd >= 0) {
+                struct pollfd pfd = {.fd = c->poll_fd, .events = POLLOUT};
+                int err = 0;
+                socklen_t len = sizeof(err);
+                bool done = poll(&pfd, 1, 0) == 1 &&
+                            getsockopt(c->poll_fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0;
+                if (done || pfd.revents) {
+                        close(c->poll_fd);
+                        c->poll_fd = -1;
+                        return done && err == 0;
+                }
+                return 0;
+        }
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return 0;
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)cl_poll_port(c)),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+                close(fd);
+                return 1;
+        }
+        if (errno == EINPROGRESS)
+                c->poll_fd = fd;
+        else
+                close(fd);
+        return 0;
+}
+
+static void cl_start_workers(struct cluster *c) {
+        c->state = CL_WORKERS;
+        for (int i = 0; i < c->workers; i++) {
+                int r = cl_spawn_worker(c, i);
+                if (r < 0) {
+                        cl_fail(c, "Could not start a Spark worker", strerror(-r));
+                        return;
+                }
+        }
+}
+
+static void cl_poll_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop;
+        (void)revents;
+        struct cluster *c = (struct cluster *)((char *)w - offsetof(struct cluster, poll));
+        if (!cl_poll_once(c))
+                return;
+        ev_timer_stop(c->loop, &c->poll);
+        cl_enter(c);
+        if (c->kind == CLUSTER_STANDALONE) {
+                cl_start_workers(c);
+        } else {
+                char url[96];
+                snprintf(url, sizeof(url), "sc://localhost:%d/;token=%s", c->port, c->token);
+                cl_ready(c, url);
+        }
+        cl_leave(c);
+}
+
+static void cl_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop;
+        (void)revents;
+        struct cluster *c = (struct cluster *)((char *)w - offsetof(struct cluster, timeout));
+        const char *detail = NULL;
+        for (int i = 0; i < c->nmembers && !detail; i++)
+                detail = c->members[i].error;
+        char *sentence = cl_strdupf("Spark did not become ready within %g s", CLUSTER_READY_TIMEOUT);
+        cl_enter(c);
+        cl_fail(c, sentence ? sentence : "Spark did not become ready in time", detail);
+        free(sentence);
+        cl_leave(c);
+}
+
+/* ---- SPARK_HOME discovery: the pyspark package of a Python ---- */
+
+static const char *cl_python(void) {
+        const char *py = getenv("SPARKD_PYTHON");
+        return py && *py ? py : "python3";
+}
+
+static void cl_discover_line(void *data, struct proc *p, const char *line) {
+        (void)p;
+        struct cluster *c = data;
+        if (!c->discover_line) {
+                c->discover_line = strdup(line);
+        } else if (cl_is_error_line(line)) { /* a traceback's last line says what failed */
+                free(c->discover_line);
+                c->discover_line = strdup(line);
+        }
+}
+
+static void cl_discover_exit(void *data, struct proc *p, int status) {
+        (void)p;
+        struct cluster *c = data;
+        c->discover = NULL;
+        cl_enter(c);
+        if (status == 0 && cl_spark_home_ok(c->discover_line)) {
+                free(cached_spark_home);
+                cached_spark_home = strdup(c->discover_line);
+                c->spark_home = strdup(c->discover_line);
+                int r = c->spark_home ? cl_launch(c) : -ENOMEM;
+                if (r < 0)
+                        cl_fail(c, "Could not start Spark", strerror(-r));
+        } else {
+                char *sentence = cl_strdupf(
+                        "No usable pyspark found by %s (set SPARK_HOME or SPARKD_PYTHON)", cl_python());
+                cl_fail(c, sentence ? sentence : "No usable pyspark found", c->discover_line);
+                free(sentence);
+        }
+        cl_leave(c);
+}
+
+static const struct proc_cbs cl_discover_cbs = {cl_discover_line, cl_discover_exit};
+
+static int cl_discover(struct cluster *c) {
+        char *argv[] = {(char *)cl_python(), "-c",
+                        "import os, pyspark; print(os.path.dirname(os.path.abspath(pyspark.__file__)))",
+                        NULL};
+        c->state = CL_DISCOVER;
+        return proc_spawn(c->loop, argv, NULL, c->work_dir, &cl_discover_cbs, c, &c->discover);
+}
+
+/* ---- the public API ---- */
+
+static int cl_check_env(const json_t *env, char **err) {
+        if (!env)
+                return 0;
+        if (!json_is_object(env) || json_object_size(env) > CLUSTER_ENV_MAX) {
+                *err = cl_strdupf("env must be an object of at most %d strings", CLUSTER_ENV_MAX);
+                return -EINVAL;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)env, k, v) {
+                bool ok = json_is_string(v) && (k[0] == '_' || (k[0] >= 'A' && k[0] <= 'Z') ||
+                                                (k[0] >= 'a' && k[0] <= 'z'));
+                for (const char *s = k; ok && *s; s++)
+                        ok = *s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+                             (*s >= '0' && *s <= '9');
+                if (!ok) {
+                        *err = cl_strdupf("bad environment variable '%.64s'", k);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static int cl_check_conf(const json_t *conf, char **err) {
+        if (!conf)
+                return 0;
+        if (!json_is_object(conf) || json_object_size(conf) > CLUSTER_CONF_MAX) {
+                *err = cl_strdupf("conf must be an object of at most %d values", CLUSTER_CONF_MAX);
+                return -EINVAL;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)conf, k, v) {
+                bool ok = *k && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+                for (const char *s = k; ok && *s; s++)
+                        ok = *s > ' ' && *s != '=' && *s != 0x7f;
+                if (!ok) {
+                        *err = cl_strdupf("bad Spark conf entry '%.64s'", k);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* "1g", "512m", "2048": what Spark's --memory accepts. */
+static bool cl_memory_ok(const char *m) {
+        size_t n = m ? strspn(m, "0123456789") : 0;
+        if (n == 0 || n > 9 || m[0] == '0')
+                return false;
+        return m[n] == '\0' || (strchr("kKmMgGtT", m[n]) && m[n + 1] == '\0');
+}
+
+static int cl_check_spec(const struct cluster_spec *s, char **err) {
+        if (s->kind != CLUSTER_STANDALONE && s->kind != CLUSTER_CONNECT)
+                *err = cl_strdupf("unknown cluster kind %d", (int)s->kind);
+        else if (!s->work_dir || s->work_dir[0] != '/' || strlen(s->work_dir) > 3000)
+                *err = cl_strdupf("work_dir must be an absolute path");
+        else if (s->spark_home && !cl_spark_home_ok(s->spark_home))
+                *err = cl_strdupf("'%.200s' has no bin/spark-class: not a Spark home", s->spark_home);
+        else if (s->kind == CLUSTER_STANDALONE && (s->workers < 1 || s->workers > CLUSTER_WORKERS_MAX))
+                *err = cl_strdupf("workers must be between 1 and %d", CLUSTER_WORKERS_MAX);
+        else if (s->kind == CLUSTER_STANDALONE && (s->worker_cores < 1 || s->worker_cores > CLUSTER_CORES_MAX))
+                *err = cl_strdupf("worker_cores must be between 1 and %d", CLUSTER_CORES_MAX);
+        else if (s->kind == CLUSTER_STANDALONE && !cl_memory_ok(s->worker_memory))
+                *err = cl_strdupf("worker_memory must look like 512m or 2g");
+        else if (s->kind == CLUSTER_CONNECT)
+                return cl_check_conf(s->conf, err) < 0 ? -EINVAL : cl_check_env(s->env, err);
+        else
+                return cl_check_env(s->env, err);
+        return -EINVAL;
+}
+
+static int cl_copy_spec(struct cluster *c, const struct cluster_spec *s) {
+        c->kind = s->kind;
+        c->workers = s->kind == CLUSTER_STANDALONE ? s->workers : 0;
+        c->worker_cores = s->worker_cores;
+        c->work_dir = strdup(s->work_dir);
+        c->worker_memory = s->worker_memory ? strdup(s->worker_memory) : NULL;
+        c->conf = s->conf ? json_deep_copy(s->conf) : json_object();
+        c->env = s->env ? json_deep_copy(s->env) : NULL;
+        if (s->spark_home)
+                c->spark_home = strdup(s->spark_home);
+        if (!c->work_dir || !c->conf || (s->env && !c->env) || (s->spark_home && !c->spark_home) ||
+            (s->worker_memory && !c->worker_memory))
+                return -ENOMEM;
+        return 0;
+}
+
+/* Ports: [0] master RPC / gRPC, [1] master UI / driver UI, [2..] worker UIs. */
+static int cl_prepare(struct cluster *c) {
+        int ports[2 + CLUSTER_WORKERS_MAX] = {0};
+        int r = mkdir_p(c->work_dir, 0700);
+        if (r < 0)
+                return r;
+        r = cl_alloc_ports(ports, 2 + c->workers);
+        if (r < 0)
+                return r;
+        c->port = ports[0];
+        c->ui_port = ports[1];
+        for (int i = 0; i < c->workers; i++)
+                c->worker_ui[i] = ports[2 + i];
+        snprintf(c->ui_url, sizeof(c->ui_url), "http://127.0.0.1:%d", c->ui_port);
+        return cl_make_token(c->token);
+}
+
+/* Launches now when SPARK_HOME is known, else starts the discovery. */
+static int cl_begin(struct cluster *c) {
+        if (!c->spark_home) {
+                const char *env = getenv("SPARK_HOME");
+                const char *known = cl_spark_home_ok(env) ? env : cached_spark_home;
+                if (known && !(c->spark_home = strdup(known)))
+                        return -ENOMEM;
+        }
+        return c->spark_home ? cl_launch(c) : cl_discover(c);
+}
+
+int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const struct cluster_cbs *cbs,
+                  void *data, struct cluster **ret, char **ret_err) {
+        char *err = NULL;
+        int r = cl_check_spec(spec, &err);
+        if (r < 0)
+                goto fail;
+        struct cluster *c = calloc(1, sizeof(*c));
+        if (!c) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        c->loop = loop;
+        c->cbs = *cbs;
+        c->data = data;
+        c->poll_fd = -1;
+        ev_init(&c->poll, cl_poll_cb);
+        ev_timer_init(&c->timeout, cl_timeout_cb, CLUSTER_READY_TIMEOUT, 0);
+        r = cl_copy_spec(c, spec);
+        if (r >= 0)
+                r = cl_prepare(c);
+        if (r >= 0)
+                r = cl_begin(c);
+        if (r < 0) {
+                err = cl_strdupf("Could not start Spark in %s: %s", spec->work_dir, strerror(-r));
+                cl_halt(c);
+                cl_free(c);
+                goto fail;
+        }
+        ev_timer_start(loop, &c->timeout);
+        c->next = clusters;
+        if (clusters)
+                clusters->prev = c;
+        clusters = c;
+        *ret = c;
+        return 0;
+fail:
+        if (ret_err)
+                *ret_err = err;
+        else
+                free(err);
+        return r;
+}
+
+struct cluster *cluster_stop(struct cluster *c) {
+        if (!c || c->freed)
+                return NULL;
+        cl_halt(c);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                clusters = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        c->freed = true;
+        if (c->busy == 0)
+                cl_free(c);
+        return NULL;
+}
+
+const char *cluster_ui_url(const struct cluster *c) {
+        return c ? c->ui_url : NULL;
+}
+
+void cluster_stop_all_sync(double timeout) {
+        for (struct cluster *c = clusters; c; c = c->next)
+                cl_halt(c);
+        proc_stop_all_sync(timeout);
+}

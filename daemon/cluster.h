@@ -1,0 +1,72 @@
+/* cluster.h — the Spark processes a session may launch and supervise.
+ *
+ * CLUSTER_STANDALONE: a standalone master and N workers, all bound to
+ * 127.0.0.1 on ports the daemon allocates; ready when every worker has
+ * registered with the master.  CLUSTER_CONNECT: a Spark Connect server
+ * (SparkConnectServer via spark-submit) bound to 127.0.0.1 with a random
+ * authentication token (passed in the environment, never on a command
+ * line); ready when its gRPC port accepts connections.
+ *
+ * Processes come from proc.c: own process groups, dying with the daemon,
+ * output captured line by line (also written to work_dir/<name>.log).
+ * Callbacks never run inside cluster_start; they may call cluster_stop.
+ * The loop must be the default loop (ev_child).
+ */
+#pragma once
+#include <ev.h>
+#include <jansson.h>
+
+#define CLUSTER_READY_TIMEOUT 90.0 /* seconds from cluster_start to ready */
+#define CLUSTER_STOP_GRACE 10.0    /* seconds between SIGTERM and SIGKILL */
+#define CLUSTER_WORKERS_MAX 16
+
+enum cluster_kind { CLUSTER_STANDALONE, CLUSTER_CONNECT };
+
+struct cluster_spec {
+        enum cluster_kind kind;
+        const char *spark_home;    /* the pyspark package dir (has bin/spark-class, jars/), or NULL: discover */
+        const char *work_dir;      /* private dir for logs, worker dirs, pid-less state (created 0700) */
+        int workers;               /* standalone: number of workers (1..16) */
+        int worker_cores;          /* standalone: cores per worker */
+        const char *worker_memory; /* standalone: e.g. "1g" */
+        json_t *conf;              /* connect: Spark conf for the Connect server (borrowed), may be NULL */
+        json_t *env;               /* extra environment (borrowed), may be NULL */
+};
+
+struct cluster_cbs {
+        /* spark://127.0.0.1:P  or  sc://localhost:P/;token=T (PySpark's client sends a
+         * token in clear text only to the host name "localhost"; the server listens
+         * on 127.0.0.1 only) */
+        void (*on_ready)(void *data, const char *url);
+        /* never became ready: a clear sentence + the log's first error line */
+        void (*on_failed)(void *data, const char *message);
+        /* a process died after ready; the cluster stops the others */
+        void (*on_exit)(void *data, const char *message);
+        /* each log line ("master: ...", "worker-1: ...", "connect: ..."), may be NULL */
+        void (*on_output)(void *data, const char *line);
+};
+
+struct cluster;
+
+/* Validates spec, creates work_dir and starts the processes (after finding
+ * SPARK_HOME asynchronously when spec->spark_home is NULL: $SPARK_HOME, else
+ * the pyspark package of $SPARKD_PYTHON or python3).  Exactly one of
+ * on_ready or on_failed follows, within CLUSTER_READY_TIMEOUT.  Returns 0
+ * and *ret, or -errno with a malloc'd sentence in *ret_err (when ret_err is
+ * not NULL; -EINVAL for a bad spec). */
+int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const struct cluster_cbs *cbs,
+                  void *data, struct cluster **ret, char **ret_err);
+
+/* Stops every process of c (SIGTERM, SIGKILL after CLUSTER_STOP_GRACE; the
+ * processes are reaped later by proc.c) and frees c; no callback afterwards.
+ * Accepts NULL; returns NULL. */
+struct cluster *cluster_stop(struct cluster *c);
+
+/* The web UI of the master (standalone) or of the Connect server's driver
+ * (connect): http://127.0.0.1:P.  Never NULL for a started cluster. */
+const char *cluster_ui_url(const struct cluster *c);
+
+/* At daemon exit, outside the loop: every cluster's processes are stopped
+ * and reaped (SIGKILL after timeout seconds); no callback follows.  The
+ * clusters still have to be freed with cluster_stop. */
+void cluster_stop_all_sync(double timeout);
