@@ -5,6 +5,8 @@
 #   make SANITIZE=1 … the same targets with ASan+UBSan (objects in build/asan)
 #   make fuzz         run every libFuzzer target for FUZZ_SECONDS (default 600) each
 #   make install PREFIX=/usr/local DESTDIR=
+#   make e2e-test     end to end: real JupyterHub + Chromium (as root; tests/e2e)
+#   make demo         a JupyterHub with Start Spark on http://127.0.0.1:8000
 #   make bench        the benchmark suite (bench/; BENCH="share render" picks some, BENCH_ARGS=--quick)
 SHELL := /bin/bash
 
@@ -52,7 +54,7 @@ else
 SPARKD_BIN := daemon/sparkd
 endif
 
-.PHONY: labextension labextension-test all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test bench
+.PHONY: e2e-test e2e-venv labextension labextension-test all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test bench
 
 all: $(SPARKD_BIN)
 
@@ -190,8 +192,32 @@ install: daemon/sparkd tools/sparkctl tools/sparkd-launch
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/sparkd.service > $(DESTDIR)$(PREFIX)/lib/systemd/user/sparkd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/sparkd.service
 
-demo:
-	@echo "make demo arrives with the JupyterHub integration (issue 4/5); see README.md"; exit 1
+# End to end (tests/e2e): a real JupyterHub + configurable-http-proxy (npm,
+# pinned in tests/e2e/package-lock.json) + JupyterLab/Notebook 7 + the hook +
+# the extension + sparkd, and Debian's Chromium through Playwright. As root:
+# it creates Unix users, whose servers run $(E2E_VENV) — built from Debian's
+# python3 so that they can execute it (a Python under /root they could not).
+E2E_VENV   := .venv-e2e
+E2E_PYTHON ?= /usr/bin/python3
+E2E_NPM    := tests/e2e/node_modules/.done
+$(E2E_VENV)/.done: tests/requirements.txt
+	$(E2E_PYTHON) -m venv $(E2E_VENV)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(E2E_VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+e2e-venv: $(E2E_VENV)/.done labextension
+	$(E2E_VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./labextension
+$(E2E_NPM): tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
+	touch $@
+e2e-test: deps $(SPARKD_BIN) $(TOOL_BINS) e2e-venv $(E2E_NPM)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) \
+		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(E2E_VENV)/bin/python -m pytest -q tests/e2e $(E2E_ARGS)
+
+# A JupyterHub on http://127.0.0.1:8000 with Start Spark (demo/); Ctrl-C stops it all.
+demo: deps
+	$(MAKE) venv
+	$(MAKE) SANITIZE= daemon/sparkd tools/sparkctl tools/sparkd-launch labextension $(E2E_NPM)
+	$(VPY) demo/run.py
 
 format:
 	clang-format -i daemon/*.c daemon/*.h tests/unit/*.c tests/fuzz/*.c

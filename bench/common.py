@@ -80,6 +80,7 @@ def machine():
         "memory": _first("/proc/meminfo", "MemTotal"),
         "hostname": platform.node(),
         "tmp_fs": fs_type(tempfile.gettempdir()),
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
     }
 
 
@@ -283,8 +284,19 @@ class Daemon:
             self.log.close()
 
 
+TEMPDIRS = []
+
+
 def tempdir(prefix):
-    return Path(tempfile.mkdtemp(prefix=f"sparkd-bench-{prefix}-"))
+    """A fresh directory, removed by cleanup() (bench/run.py calls it at exit)."""
+    p = Path(tempfile.mkdtemp(prefix=f"sparkd-bench-{prefix}-"))
+    TEMPDIRS.append(p)
+    return p
+
+
+def cleanup():
+    while TEMPDIRS:
+        shutil.rmtree(TEMPDIRS.pop(), ignore_errors=True)
 
 
 # ---------------------------------------------------------------- results

@@ -236,7 +236,8 @@ int main(int argc, char **argv) {
                 }
         }
         double elapsed = (double)(now_ns() - (t_measure > t_begin ? t_measure : t_begin)) / 1e9;
-        qsort(lat.v, lat.n, sizeof *lat.v, cmp_u64);
+        if (lat.n)
+                qsort(lat.v, lat.n, sizeof *lat.v, cmp_u64);
         printf("{\"connections\": %d, \"requests\": %lu, \"errors\": %lu, \"seconds\": %.3f, "
                "\"rps\": %.1f, \"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f, "
                "\"statuses\": {",

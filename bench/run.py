@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, machine, print_table, versions, write_result, fmt  # noqa: E402
+from common import RESULTS, cleanup, machine, print_table, versions, write_result, fmt  # noqa: E402
 
 MODULES = ["b_click", "b_share", "b_render", "b_load", "b_footprint", "b_hub"]
 
@@ -63,9 +63,11 @@ def main():
             failed.append(m.NAME)
             traceback.print_exc()
             continue
+        finally:
+            cleanup()
         dt = time.monotonic() - t0
         rows = m.rows(res)
-        path = write_result(m.NAME, dict(meta, benchmark=m.NAME, title=m.TITLE, seconds=dt,
+        path = write_result(m.NAME + ("-quick" if a.quick else ""), dict(meta, benchmark=m.NAME, title=m.TITLE, seconds=dt,
                                          table={"headers": list(m.HEADERS), "rows": rows}, results=res))
         tables.append((m, rows, dt, path))
     total = time.monotonic() - t_all

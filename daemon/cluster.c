@@ -435,6 +435,8 @@ static int cl_connect_argv(struct cluster *c, char ***ret) {
         const char *k;
         json_t *val;
         json_object_foreach(c->conf, k, val) {
+                if (json_is_null(val))
+                        continue;
                 v[n++] = strdup("--conf");
                 if (json_is_string(val))
                         v[n++] = cl_strdupf("%s=%s", k, json_string_value(val));
@@ -451,8 +453,10 @@ static int cl_connect_argv(struct cluster *c, char ***ret) {
         v[n++] = cl_strdupf("spark.connect.grpc.binding.port=%d", c->port);
         v[n++] = strdup("--conf");
         v[n++] = strdup("spark.connect.grpc.port.maxRetries=0");
-        v[n++] = strdup("--conf");
-        v[n++] = cl_strdupf("spark.ui.port=%d", c->ui_port);
+        if (!json_object_get(c->conf, "spark.ui.port")) {
+                v[n++] = strdup("--conf");
+                v[n++] = cl_strdupf("spark.ui.port=%d", c->ui_port);
+        }
         v[n++] = strdup("spark-internal");
         for (size_t i = 0; i < n; i++)
                 if (!v[i]) {
@@ -637,7 +641,8 @@ static int cl_check_env(const json_t *env, char **err) {
                         ok = *s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
                              (*s >= '0' && *s <= '9');
                 if (!ok) {
-                        *err = cl_strdupf("bad environment variable '%.64s'", k);
+                        *err = cl_strdupf("bad environment variable '%.64s' (a name of "
+                                          "[A-Za-z0-9_] with a string value)", k);
                         return -EINVAL;
                 }
         }
@@ -654,11 +659,13 @@ static int cl_check_conf(const json_t *conf, char **err) {
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)conf, k, v) {
-                bool ok = *k && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+                bool ok = *k && (json_is_string(v) || json_is_number(v) || json_is_boolean(v) ||
+                                 json_is_null(v));
                 for (const char *s = k; ok && *s; s++)
                         ok = *s > ' ' && *s != '=' && *s != 0x7f;
                 if (!ok) {
-                        *err = cl_strdupf("bad Spark conf entry '%.64s'", k);
+                        *err = cl_strdupf("bad Spark conf entry '%.64s' (a name without "
+                                          "spaces or '=' with a scalar value)", k);
                         return -EINVAL;
                 }
         }
@@ -709,6 +716,15 @@ static int cl_copy_spec(struct cluster *c, const struct cluster_spec *s) {
         return 0;
 }
 
+/* The Connect server's spark.ui.port when conf sets one, else 0. */
+static int cl_conf_ui_port(const json_t *conf) {
+        const json_t *v = json_object_get(conf, "spark.ui.port");
+        long port = json_is_integer(v)  ? (long)json_integer_value(v)
+                    : json_is_string(v) ? strtol(json_string_value(v), NULL, 10)
+                                        : 0;
+        return port > 0 && port < 65536 ? (int)port : 0;
+}
+
 /* Ports: [0] master RPC / gRPC, [1] master UI / driver UI, [2..] worker UIs. */
 static int cl_prepare(struct cluster *c) {
         int ports[2 + CLUSTER_WORKERS_MAX] = {0};
@@ -719,7 +735,9 @@ static int cl_prepare(struct cluster *c) {
         if (r < 0)
                 return r;
         c->port = ports[0];
-        c->ui_port = ports[1];
+        c->ui_port = cl_conf_ui_port(c->conf);
+        if (c->ui_port == 0)
+                c->ui_port = ports[1];
         for (int i = 0; i < c->workers; i++)
                 c->worker_ui[i] = ports[2 + i];
         snprintf(c->ui_url, sizeof(c->ui_url), "http://127.0.0.1:%d", c->ui_port);

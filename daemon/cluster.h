@@ -29,7 +29,8 @@ struct cluster_spec {
         int workers;               /* standalone: number of workers (1..16) */
         int worker_cores;          /* standalone: cores per worker */
         const char *worker_memory; /* standalone: e.g. "1g" */
-        json_t *conf;              /* connect: Spark conf for the Connect server (borrowed), may be NULL */
+        json_t *conf;              /* connect: Spark conf for the Connect server (borrowed), may be NULL;
+                                      null values are skipped; spark.ui.port, when set, is kept */
         json_t *env;               /* extra environment (borrowed), may be NULL */
 };
 
@@ -63,7 +64,8 @@ int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const s
 struct cluster *cluster_stop(struct cluster *c);
 
 /* The web UI of the master (standalone) or of the Connect server's driver
- * (connect): http://127.0.0.1:P.  Never NULL for a started cluster. */
+ * (connect: conf's spark.ui.port, else one the daemon allocated):
+ * http://127.0.0.1:P.  Never NULL for a started cluster. */
 const char *cluster_ui_url(const struct cluster *c);
 
 /* At daemon exit, outside the loop: every cluster's processes are stopped

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ static int fsync_parent(const char *dir) {
         return r;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable) {
         char dir[PATH_MAX], tmp[PATH_MAX];
         if (strlen(path) >= sizeof dir)
                 return -ENAMETOOLONG;
@@ -71,7 +72,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         r = write_all(fd, data, len);
         if (r == 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
                 r = -errno;
@@ -81,7 +82,15 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 unlink(tmp);
                 return r;
         }
-        return fsync_parent(d);
+        return durable ? fsync_parent(d) : 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+        return write_atomic(path, data, len, mode, true);
+}
+
+int write_file_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode) {
+        return write_atomic(path, data, len, mode, false);
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {

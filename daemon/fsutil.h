@@ -13,6 +13,10 @@ int mkdir_p(const char *dir, mode_t mode);
  * leaves the temp file behind. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* The same without the fsyncs: still atomic for readers (rename), but a
+ * crash may lose the new content.  For state that is cheap to lose. */
+int write_file_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode);
+
 /* Reads a regular file of at most max bytes into a malloc'd NUL-terminated
  * buffer.  Returns 0, -EFBIG past max, or -errno. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);

@@ -13,7 +13,8 @@
 
 #include "fsutil.h"
 
-#define KERNEL_NUDGE_INTERVAL 0.25 /* seconds between kernel_info nudges */
+#define KERNEL_NUDGE_FIRST    0.002 /* seconds to the second nudge; doubles each time */
+#define KERNEL_NUDGE_INTERVAL 0.25  /* at most this between kernel_info nudges */
 #define KERNEL_NUDGE_MAX      5.0  /* then send anyway: the reply comes on shell */
 #define KERNEL_HB_INTERVAL    2.0
 #define KERNEL_HB_MISSES      3    /* dead after this many silent beats (< 10 s) */
@@ -49,6 +50,7 @@ struct kernel {
         bool iopub_ready;
         ev_tstamp opened_at;
         ev_timer nudge;  /* kernel_info until IOPub speaks; then the idle grace */
+        double nudge_delay; /* the subscription races the first nudge: retry fast, then slower */
         ev_timer hb;
         int hb_misses;
         bool hb_waiting;
@@ -368,6 +370,10 @@ static void kernel_nudge_cb(struct ev_loop *loop, ev_timer *w, int revents) {
                         return;
                 }
                 kernel_nudge_send(k);
+                k->nudge_delay = k->nudge_delay * 2 < KERNEL_NUDGE_INTERVAL ? k->nudge_delay * 2
+                                                                          : KERNEL_NUDGE_INTERVAL;
+                ev_timer_set(w, k->nudge_delay, 0.);
+                ev_timer_start(loop, w);
                 return;
         }
         k->depth++;
@@ -452,8 +458,9 @@ int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
             (r = ksock_open(k, KS_HB, ZMQ_REQ, KMSG_HB)) < 0)
                 goto err;
         k->opened_at = ev_now(loop);
-        ev_timer_init(&k->nudge, kernel_nudge_cb, 0., KERNEL_NUDGE_INTERVAL);
-        ev_timer_again(loop, &k->nudge);
+        k->nudge_delay = KERNEL_NUDGE_FIRST;
+        ev_timer_init(&k->nudge, kernel_nudge_cb, k->nudge_delay, 0.);
+        ev_timer_start(loop, &k->nudge);
         ev_timer_init(&k->hb, kernel_hb_cb, KERNEL_HB_INTERVAL, KERNEL_HB_INTERVAL);
         ev_timer_start(loop, &k->hb);
         kernel_nudge_send(k);
@@ -508,6 +515,13 @@ int kernel_execute(struct kernel *k, const char *code, json_t *user_expressions,
                 kernel_flush(k);
         return 0;
 }
+
+void kernel_set_owner(struct kernel *k, const struct kernel_cbs *cbs, void *data) {
+        k->cbs = *cbs;
+        k->data = data;
+}
+
+bool kernel_is_dead(const struct kernel *k) { return k->dead; }
 
 void kernel_forget(struct kernel *k, const char *msg_id) {
         struct kexec *x = kexec_find(k, msg_id);

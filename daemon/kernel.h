@@ -54,6 +54,12 @@ int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
 int kernel_execute(struct kernel *k, const char *code, json_t *user_expressions,
                    const struct kernel_exec_cbs *cbs, void *data, char msg_id[KMSG_UUID_LEN + 1]);
 
+/* Hands k to a new owner: its kernel callbacks now reach data. */
+void kernel_set_owner(struct kernel *k, const struct kernel_cbs *cbs, void *data);
+
+/* True once the kernel was found dead. */
+bool kernel_is_dead(const struct kernel *k);
+
 /* Forgets the callbacks of one execution (the kernel still runs it). */
 void kernel_forget(struct kernel *k, const char *msg_id);
 

@@ -43,6 +43,7 @@ struct session {
         char marker[PATH_MAX];
         bool stop_requested;    /* DELETE while the start code runs */
         json_t *hints;          /* the configuration's error_hints */
+        json_t *summary;        /* the configuration's {master, cores, memory} */
         ev_timer timeout;
         struct sparkd *d;
         struct session *next;
@@ -91,8 +92,13 @@ static json_t *session_json(const struct session *s) {
         static const char *const info_keys[] = {"master", "app_id", "spark_version", "cores", "memory"};
         for (size_t i = 0; i < sizeof info_keys / sizeof *info_keys; i++) {
                 json_t *v = s->info ? json_object_get(s->info, info_keys[i]) : NULL;
+                if (json_is_null(v) || !v) /* what Spark does not tell, the configuration does */
+                        v = s->summary ? json_object_get(s->summary, info_keys[i]) : NULL;
+                if (!s->info && !strcmp(info_keys[i], "master"))
+                        v = NULL; /* the real master is known once ready */
                 json_object_set(o, info_keys[i], v ? v : json_null());
         }
+        json_object_set_new(o, "connect", json_boolean(json_is_true(json_object_get(s->info, "connect"))));
         json_object_set_new(o, "ui_path", s->state == S_READY && s->ui_port > 0 ? json_string(s->ui_path)
                                                                                 : json_null());
         json_object_set_new(o, "ready_at", s->ready_at > 0 ? json_real(s->ready_at) : json_null());
@@ -434,6 +440,7 @@ static struct session *session_free(struct session *s) {
         json_decref(s->info);
         json_decref(s->log);
         json_decref(s->hints);
+        json_decref(s->summary);
         free(s->error);
         free(s->hint);
         free(s->reason);
@@ -708,6 +715,7 @@ static struct session *session_new(struct sparkd *d, const char *kid, const char
         s->overrides = ov ? json_deep_copy(ov) : json_object();
         s->log = json_array();
         s->hints = json_incref(json_object_get(e->doc, "error_hints"));
+        s->summary = cfg_summary(e);
         s->state = S_STARTING;
         s->started_at = wall_now();
         ev_timer_init(&s->timeout, session_timeout_cb, d->opts.start_timeout, 0.);
@@ -730,18 +738,28 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                 return;
         }
         char *err = NULL;
-        enum startup_fail f = startup_select(d, config, ov, &err);
-        if (f != STARTUP_OK) {
-                render_fail(f, err, resp);
+        const struct cfg_entry *e = cfg_find(d->cfgs, config);
+        if (!e || e->error) {
+                fail(resp, e ? 422 : 404, e ? "config_invalid" : "config_not_found",
+                     e ? "configuration has errors: %s" : "no configuration named '%s'", e ? e->error : config);
                 return;
         }
-        const struct cfg_entry *e = cfg_find(d->cfgs, config);
         struct session *s = session_new(d, kid, config, ov, e);
         if (!s) {
                 fail(resp, 500, "out_of_memory", "%s", "out of memory");
                 return;
         }
-        int r = kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
+        if (old && old->k && !kernel_is_dead(old->k)) {
+                /* a restart keeps the kernel's connection (no new slow-joiner wait) */
+                s->k = old->k;
+                old->k = NULL;
+                if (old->start_msg[0])
+                        kernel_forget(s->k, old->start_msg);
+                if (old->stop_msg[0])
+                        kernel_forget(s->k, old->stop_msg);
+                kernel_set_owner(s->k, &kernel_callbacks, s);
+        }
+        int r = s->k ? 0 : kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
         if (r < 0) {
                 fail(resp, r == -ENOENT ? 404 : 400, r == -ENOENT ? "kernel_not_found" : "kernel_error", "%s",
                      err ? err : "cannot connect to the kernel");
@@ -759,6 +777,13 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                                     : session_send_start(s, NULL, NULL, resp)) < 0) {
                 session_remove(s);
                 return;
+        }
+        /* New kernels get this selection too.  Written after the request
+         * left: the running kernel does not read the file, and the fsyncs
+         * would delay its start. */
+        if (startup_select(d, config, ov, &err) != STARTUP_OK) {
+                log_warnx("session %s: the startup file was not updated: %s", kid, err ? err : "?");
+                free(err);
         }
         session_prune();
         ev_timer_start(d->loop, &s->timeout);

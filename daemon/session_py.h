@@ -119,7 +119,7 @@ static const char session_py_helpers[] =
         "        d['connect'] = True\n"
         "        get('app_id', lambda: s.conf.get('spark.app.id'))\n"
         "        get('master', lambda: s.conf.get('spark.master'))\n"
-        "        get('memory', lambda: s.conf.get('spark.driver.memory'))\n"
+        "        get('memory', lambda: s.conf.get('spark.driver.memory', None))\n"
         "    else:\n"
         "        sc = s.sparkContext\n"
         "        conf = sc.getConf()\n"

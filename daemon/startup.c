@@ -82,7 +82,7 @@ static void startup_remember(struct sparkd *d, const char *name, json_t *overrid
         json_decref(sel);
         if (!text)
                 return;
-        int r = write_file_atomic(d->selection_path, text, strlen(text), 0600);
+        int r = write_file_atomic_nosync(d->selection_path, text, strlen(text), 0600);
         if (r < 0)
                 log_errno(r, "cannot remember the selection in %s", d->selection_path);
         free(text);

@@ -555,9 +555,19 @@ static int eval_collection(struct rctx *rc, const struct node *n, struct val *re
         return 0;
 }
 
+static int eval_node(struct rctx *rc, const struct node *n, struct val *ret);
+
+/* Every evaluation costs a step, and strings one more per 32 bytes made. */
 static int eval(struct rctx *rc, const struct node *n, struct val *ret) {
         if (++rc->steps > TMPL_MAX_STEPS)
                 return rerr(rc, n, -E2BIG, "rendering exceeds %lu evaluation steps", TMPL_MAX_STEPS);
+        int r = eval_node(rc, n, ret);
+        if (r >= 0 && ret->j && json_is_string(ret->j))
+                rc->steps += json_string_length(ret->j) / 32;
+        return r;
+}
+
+static int eval_node(struct rctx *rc, const struct node *n, struct val *ret) {
         switch (n->kind) {
         case N_CONST: *ret = val_plain(json_incref(n->cval)); return 0;
         case N_NAME: {

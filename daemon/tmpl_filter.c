@@ -80,6 +80,8 @@ int titer(struct rctx *rc, const struct node *n, struct val v, struct val **ret,
                 count = json_is_array(v.j) ? json_array_size(v.j) : json_object_size(v.j);
         else
                 return rerr(rc, n, -EINVAL, "'%s' object is not iterable", val_typename(v));
+        if (val_isstr(v) && count > TMPL_MAX_LOOP) /* one value per character: bound the memory */
+                return rerr(rc, n, -E2BIG, "iterating over a string of more than %u characters", TMPL_MAX_LOOP);
         if (!(items = calloc(count ? count : 1, sizeof *items)))
                 return oom(rc, n);
         if (val_isstr(v)) {

@@ -4,7 +4,11 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libev-dev libjansson-dev libyaml-dev libzmq3-dev libssl-dev libsystemd-dev libcmocka-dev
-      curl python3 python3-venv util-linux systemd)
+      curl python3 python3-venv util-linux systemd openjdk-17-jre-headless procps
+      # tests/e2e and make demo: Debian's browser (never a downloaded one)
+      chromium fonts-dejavu-core)
+# node and npm (configurable-http-proxy): Debian's unless the machine has them
+command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -66,12 +66,19 @@ export class SparkdClient {
     return requestAPI<T>(path, { signal }, this.settings);
   }
 
-  /** The browser URL of a session's Spark UI (`ui_path` is absolute). */
+  /**
+   * The browser URL of a session's Spark UI (`ui_path` is absolute): its
+   * Jobs page.  Spark would redirect the UI's root there, but a redirect
+   * through jupyter-server-proxy (>= 4.6 prefixes root-relative Location
+   * headers with the route) can land on a doubled prefix, so the link
+   * points at the page itself.
+   */
   uiUrl(uiPath: string): string {
-    if (uiPath.startsWith('/') || /^https?:\/\//.test(uiPath)) {
-      return uiPath;
+    const page = /(^|\/)ui\/[^/]+\/$/.test(uiPath) ? uiPath + 'jobs/' : uiPath;
+    if (page.startsWith('/') || /^https?:\/\//.test(page)) {
+      return page;
     }
-    return URLExt.join(this.settings.baseUrl, PROXY_NAME, uiPath);
+    return URLExt.join(this.settings.baseUrl, PROXY_NAME, page);
   }
 }
 

@@ -3,14 +3,18 @@
  *
  *   cluster_driver --kind standalone|connect --work-dir DIR [--spark-home DIR]
  *                  [--workers N] [--cores N] [--memory M] [--conf K=V]... [--env K=V]...
+ *                  [--stop-on ready|failed|exited]...
  *
  * Prints one JSON object per line on stdout: started {pid}, ready {url, ui,
  * seconds}, output {line}, failed {message, seconds}, exited {message},
  * procs {count}, stopped {procs, seconds}.  Reads commands on stdin:
  * "stop" (cluster_stop, then wait until every child is reaped), "sync"
  * (cluster_stop_all_sync), "procs"; EOF, SIGTERM and SIGINT mean "stop".
+ * With --stop-on EVENT the cluster is stopped from inside that callback,
+ * as a session might.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,9 @@ static ev_timer reap_timer;
 static ev_io stdin_watcher;
 static char cmd_buf[256];
 static size_t cmd_len;
+static bool stop_on_ready, stop_on_failed, stop_on_exited;
+
+static void stop_async(struct ev_loop *loop);
 
 static double now(void) {
         struct timespec ts;
@@ -48,17 +55,23 @@ static void on_ready(void *data, const char *url) {
         (void)data;
         emit(json_pack("{s:s, s:s, s:s, s:f}", "event", "ready", "url", url, "ui",
                        cluster_ui_url(cluster), "seconds", now() - t_start));
+        if (stop_on_ready)
+                stop_async(EV_DEFAULT);
 }
 
 static void on_failed(void *data, const char *message) {
         (void)data;
         emit(json_pack("{s:s, s:s, s:f}", "event", "failed", "message", message, "seconds",
                        now() - t_start));
+        if (stop_on_failed)
+                stop_async(EV_DEFAULT);
 }
 
 static void on_exit_cb(void *data, const char *message) {
         (void)data;
         emit(json_pack("{s:s, s:s}", "event", "exited", "message", message));
+        if (stop_on_exited)
+                stop_async(EV_DEFAULT);
 }
 
 static void on_output(void *data, const char *line) {
@@ -165,6 +178,12 @@ int main(int argc, char **argv) {
                         spec.workers = atoi(v);
                 else if (strcmp(a, "--cores") == 0)
                         spec.worker_cores = atoi(v);
+                else if (strcmp(a, "--stop-on") == 0 && strcmp(v, "ready") == 0)
+                        stop_on_ready = true;
+                else if (strcmp(a, "--stop-on") == 0 && strcmp(v, "failed") == 0)
+                        stop_on_failed = true;
+                else if (strcmp(a, "--stop-on") == 0 && strcmp(v, "exited") == 0)
+                        stop_on_exited = true;
                 else if (strcmp(a, "--memory") == 0)
                         spec.worker_memory = v;
                 else if (strcmp(a, "--conf") == 0 && set_pair(spec.conf, v) == 0)

@@ -5,6 +5,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -98,6 +99,8 @@ class Daemon:
         self.env.pop("NOTIFY_SOCKET", None)
         self.env.pop("LISTEN_FDS", None)
         self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        # clusters the daemon launches use the pyspark of the tests' Python
+        self.env.setdefault("SPARKD_PYTHON", sys.executable)
         self.proc = None
         self.log_path = self.base / f"sparkd-{time.monotonic_ns()}.log"
 

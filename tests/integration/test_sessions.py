@@ -260,3 +260,65 @@ def test_timeout_and_cancel_while_kernel_busy(daemon_factory, tmp_path):
     finally:
         a.shutdown()
         b.shutdown()
+
+
+def daemon_java(d):
+    """java processes the daemon started (cluster processes)."""
+    return java_children(d.proc.pid)
+
+
+def test_standalone_ephemeral_two_workers(env):
+    k = env.kernel()
+    before = daemon_java(env)
+    start(env, k.id, config="standalone-ephemeral")
+    s = wait_state(env, k.id, timeout=240)
+    assert s["state"] == "ready", s
+    assert s["master"].startswith("spark://127.0.0.1:")
+    assert len(daemon_java(env)) >= len(before) + 3  # a master, two workers (and their executors)
+    status, out, _ = k.run("print(spark.range(10**5).repartition(4).count())")
+    assert out.strip() == "100000"
+    ex = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/executors")
+    workers = [e for e in json.loads(ex.text) if e["id"] != "driver"]
+    assert len(workers) >= 1
+    assert all(e["hostPort"].startswith("127.0.0.1:") for e in workers)
+    assert sum(e["totalTasks"] for e in workers) > 0  # the job ran on the workers
+    env.request("DELETE", f"/api/sessions/{k.id}")
+    wait_state(env, k.id, ("stopped",))
+    assert wait_until(lambda: daemon_java(env) == before, 30), daemon_java(env)
+    assert wait_until(lambda: not java_children(k.pid), 30)
+
+
+def test_connect_session(env):
+    pytest.importorskip("grpc")
+    k = env.kernel()
+    start(env, k.id, config="connect")
+    s = wait_state(env, k.id, timeout=240)
+    assert s["state"] == "ready", s
+    assert daemon_java(env)  # the Connect server runs beside the kernel ...
+    assert java_children(k.pid) == []  # ... and the kernel holds no JVM
+    status, out, _ = k.run("print(spark.range(100).count())")
+    assert status == "ok" and out.strip() == "100"
+    status, out, ename = k.run("print(sc)")  # (a bare `sc` is IPython's %sc magic)
+    assert ename == "NameError"  # Spark Connect has no SparkContext
+    ui = env.get(f"/ui/{k.id}/jobs/")
+    assert ui.status == 200
+    env.request("DELETE", f"/api/sessions/{k.id}")
+    wait_state(env, k.id, ("stopped",))
+    assert wait_until(lambda: not daemon_java(env), 30)
+
+
+def test_daemon_exit_stops_clusters(daemon_factory, tmp_path):
+    runtime = tmp_path / "rt"
+    runtime.mkdir()
+    d = daemon_factory(extra_args=["--runtime-dir", str(runtime)]).start()
+    k = Kernel(runtime, d.ipython)
+    try:
+        start(d, k.id, config="standalone-ephemeral")
+        assert wait_state(d, k.id, timeout=240)["state"] == "ready"
+        pids = daemon_java(d)
+        assert len(pids) >= 3
+        d.stop()
+        for pid in pids:
+            assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    finally:
+        k.shutdown()

@@ -54,16 +54,19 @@ describe('SparkdClient', () => {
   const settings = ServerConnection.makeSettings({
     baseUrl: 'http://localhost:8888/user/alice/'
   });
-  it('uses the absolute ui_path from the daemon as is', () => {
+  it('uses the absolute ui_path from the daemon, at its Jobs page', () => {
     const c = new SparkdClient(settings);
     expect(c.uiUrl('/user/alice/sparkd/ui/k/')).toBe(
-      '/user/alice/sparkd/ui/k/'
+      '/user/alice/sparkd/ui/k/jobs/'
+    );
+    expect(c.uiUrl('/user/alice/sparkd/ui/k/jobs/')).toBe(
+      '/user/alice/sparkd/ui/k/jobs/'
     );
   });
   it('puts a relative ui_path under the proxy route', () => {
     const c = new SparkdClient(settings);
     expect(c.uiUrl('ui/k/')).toBe(
-      'http://localhost:8888/user/alice/sparkd/ui/k/'
+      'http://localhost:8888/user/alice/sparkd/ui/k/jobs/'
     );
   });
   it('start and stop call the sessions endpoints', async () => {

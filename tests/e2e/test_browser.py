@@ -1,0 +1,353 @@
+"""The Start Spark toolbar in a real browser (issue 5, 1-9): Debian's Chromium
+(headless, through Playwright) against the real hub, proxy, JupyterLab /
+Notebook 7, hook, extension and daemon.  The tests of one module share one
+logged-in browser context and run in order, as a user would."""
+import json
+import re
+import statistics
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+import hubenv
+
+pytestmark = pytest.mark.browser
+
+USER = "e2ecarol"
+CHIP = ".jp-StartSpark-chip"
+T_READY = 180_000  # ms: a cold JVM on a 2-core CI machine
+
+
+def shot(page, artifacts, name):
+    page.screenshot(path=str(artifacts / f"{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def ctx(browser, hub, users, artifacts):
+    # wide enough that JupyterLab keeps the Start Spark item in the notebook
+    # toolbar rather than its overflow (⋯) menu when the chip grows
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    console = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    yield {"context": context, "page": page, "hub": hub, "artifacts": artifacts,
+           "console": console}
+    (artifacts / "browser-console.log").write_text("\n".join(console))
+    context.close()
+    if hub.server_state(USER) if hub.api("GET", f"/users/{USER}").status_code == 200 else None:
+        hub.stop_server(USER)
+
+
+def toolbar(page):
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-StartSpark").first
+
+
+def panel(page):
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
+
+
+def chip(page):
+    return toolbar(page).locator(CHIP)
+
+
+def run_cell(page, code, expect_text=None, timeout=120_000):
+    """Types code into the notebook's last cell, runs it (Shift+Enter) and
+    returns that cell's output text once there is one."""
+    p = panel(page)
+    cells = p.locator(".jp-Notebook .jp-Cell")
+    n = cells.count()
+    cell = cells.nth(n - 1)
+    editor = cell.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")
+    out = cell.locator(".jp-OutputArea-output")
+    expect(out.first).to_be_visible(timeout=timeout)
+    if expect_text is not None:
+        expect(out.last).to_contain_text(expect_text, timeout=timeout)
+    # the prompt leaves [*] when the cell is done
+    expect(cell.locator(".jp-InputPrompt")).not_to_contain_text("*", timeout=timeout)
+    return out.all_inner_texts()
+
+
+def wait_state(page, kind, timeout=T_READY):
+    expect(toolbar(page).locator(f"{CHIP}.jp-StartSpark-chip-{kind}")).to_be_visible(timeout=timeout)
+
+
+def tidy(page):
+    """Closes the left sidebar and JupyterLab's news question (room for the
+    toolbar, nothing over the screenshots); the workspace remembers it."""
+    news = page.get_by_role("button", name="No", exact=True)
+    try:
+        news.click(timeout=5_000)
+    except Exception:  # noqa: BLE001 — not asked this time
+        pass
+    tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+    if tab.count():
+        tab.first.click()
+
+
+def configs_of(hub, token):
+    return hub.user_get(USER, "sparkd/api/configs", token).json()
+
+
+def make_notebook(hub, token, path):
+    nb = {"cells": [], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                   "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    r = hub.user_request("PUT", USER, f"api/contents/{path}", token,
+                         json={"type": "notebook", "format": "json", "content": nb})
+    assert r.status_code in (200, 201), r.text
+
+
+def click_start_and_wait(page, artifacts=None, prefix=None):
+    """Clicks Start; returns the seconds from the click to the ready chip."""
+    wait_state(page, "not-started", 60_000)
+    t0 = time.monotonic()
+    toolbar(page).locator(".jp-StartSpark-start").click()
+    if artifacts is not None:
+        try:
+            wait_state(page, "starting", 10_000)
+            shot(page, artifacts, f"{prefix}-starting")
+        except AssertionError:
+            pass  # a warm driver may be ready before the first frame
+    wait_state(page, "ready")
+    return time.monotonic() - t0
+
+
+# 1 ---------------------------------------------------------------------------
+
+def test_login_spawn_new_notebook_shows_the_toolbar(ctx):
+    page, hub, art = ctx["page"], ctx["hub"], ctx["artifacts"]
+    page.goto(f"{hub.url}/hub/login")
+    shot(page, art, "01-hub-login")
+    page.fill("#username_input", USER)
+    page.fill("#password_input", hubenv.PASSWORD)
+    page.click("#login_submit")
+    # the hub spawns the server (hook, daemon) and sends the browser to JupyterLab
+    page.wait_for_url(re.compile(rf"/user/{USER}/lab"), timeout=120_000)
+    card = page.locator('.jp-LauncherCard[data-category="Notebook"]').first
+    card.click()
+    tidy(page)
+    expect(toolbar(page)).to_be_visible()
+    ctx["token"] = hub.user_token(USER)
+    configs = configs_of(hub, ctx["token"])
+    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
+    expect(select).to_be_enabled(timeout=60_000)
+    options = select.locator("option")
+    labels = options.all_inner_texts()
+    for c in configs["configs"]:
+        assert any((c.get("display_name") or c["name"]) in lab for lab in labels), (c, labels)
+    assert select.input_value() == configs["default"] == "local"
+    wait_state(page, "not-started", 60_000)
+    shot(page, art, "02-lab-not-started")
+
+
+# 2 ---------------------------------------------------------------------------
+
+def test_start_ready_and_run_a_job(ctx):
+    page, art = ctx["page"], ctx["artifacts"]
+    ctx["click_to_ready"] = [click_start_and_wait(page, art, "03")]
+    text = chip(page).inner_text()
+    assert text.startswith("Ready"), text
+    shot(page, art, "04-lab-ready")
+    out = run_cell(page, "spark.range(1000).count()", "1000")
+    assert "1000" in out[-1]
+    shot(page, art, "05-lab-count-1000")
+
+
+# 3 ---------------------------------------------------------------------------
+
+def test_spark_ui_pages(ctx):
+    page, art, context = ctx["page"], ctx["artifacts"], ctx["context"]
+    with context.expect_page() as new:
+        toolbar(page).locator(".jp-StartSpark-ui").click()
+    ui = new.value
+    ui.wait_for_load_state()
+    assert re.search(rf"/user/{USER}/sparkd/ui/[0-9a-f-]+/", ui.url), ui.url
+    # the job of the count: a row in the completed jobs' table
+    expect(ui.locator("body")).to_contain_text(re.compile(r"Completed Jobs \([1-9]"), timeout=30_000)
+    link = ui.locator('#completedJob-table tbody tr a[href*="/jobs/job/?id="]').first
+    expect(link).to_be_visible()
+    assert link.get_attribute("href").startswith(f"/user/{USER}/sparkd/ui/")
+    shot(ui, art, "06-ui-jobs")
+    base = ui.url.split("/jobs")[0].rstrip("/") + "/"
+    ui.goto(base + "executors/")
+    # the table is filled by Spark's JavaScript from the REST API
+    expect(ui.locator("#active-executors-table tbody tr").first).to_contain_text("driver", timeout=30_000)
+    shot(ui, art, "07-ui-executors")
+    ui.goto(base + "environment/")
+    expect(ui.locator("body")).to_contain_text("spark.driver.memory", timeout=30_000)
+    shot(ui, art, "08-ui-environment")
+    ui.goto(base + "SQL/")
+    expect(ui.locator("body")).to_contain_text("SQL", timeout=30_000)
+    assert ui.url.startswith(f"{ctx['hub'].url}/user/{USER}/"), ui.url
+    shot(ui, art, "09-ui-sql")
+    ui.close()
+
+
+# 4 ---------------------------------------------------------------------------
+
+def open_gear(page):
+    toolbar(page).locator(".jp-StartSpark-gear").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def test_gear_overrides_and_bounds(ctx):
+    page, art = ctx["page"], ctx["artifacts"]
+    dialog = open_gear(page)
+    field = dialog.locator('input[name="spark.driver.memory"]')
+    field.fill("64g")  # the admin's bound is 8g
+    err = dialog.locator(".jp-StartSpark-field.jp-mod-invalid .jp-StartSpark-error")
+    expect(err).to_contain_text("spark.driver.memory")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    # refused: the dialog stays, with the reason next to the field
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_be_visible()
+    err = dialog.locator(".jp-StartSpark-field.jp-mod-invalid .jp-StartSpark-error")
+    expect(err).to_contain_text(re.compile(r"8g|at most|bound|max", re.I))
+    shot(page, art, "10-gear-out-of-bounds")
+    dialog.locator('input[name="spark.driver.memory"]').fill("2g")
+    expect(dialog.locator(".jp-StartSpark-field.jp-mod-invalid")).to_have_count(0)
+    shot(page, art, "11-gear-2g")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+    wait_state(page, "ready")
+    out = run_cell(page, 'spark.conf.get("spark.driver.memory")', "2g")
+    assert "'2g'" in out[-1], out
+
+
+# 5 ---------------------------------------------------------------------------
+
+def test_stop_leaves_the_kernel_alive(ctx):
+    page, art = ctx["page"], ctx["artifacts"]
+    toolbar(page).locator(".jp-StartSpark-stop").click()
+    wait_state(page, "not-started", 60_000)
+    shot(page, art, "12-lab-stopped")
+    out = run_cell(page, "spark", "NameError")
+    assert "NameError" in "".join(out)
+    out = run_cell(page, "print(6 * 7)", "42")  # the kernel is alive
+    assert "42" in out[-1]
+
+
+# 6 ---------------------------------------------------------------------------
+
+def test_reload_while_ready_shows_ready(ctx):
+    page, art = ctx["page"], ctx["artifacts"]
+    ctx["click_to_ready"].append(click_start_and_wait(page))
+    page.reload()
+    expect(toolbar(page)).to_be_visible(timeout=60_000)
+    wait_state(page, "ready", 60_000)
+    shot(page, art, "13-lab-reloaded-ready")
+
+
+# 7 ---------------------------------------------------------------------------
+
+def test_second_notebook_gets_a_lazy_spark(ctx):
+    page, hub, art = ctx["page"], ctx["hub"], ctx["artifacts"]
+    make_notebook(hub, ctx["token"], "second.ipynb")
+    page.goto(f"{hub.url}/user/{USER}/lab/tree/second.ipynb")
+    expect(toolbar(page)).to_be_visible(timeout=60_000)
+    wait_state(page, "not-started", 60_000)
+    out = run_cell(page, "spark.range(3).count()", "3", timeout=T_READY)
+    assert out[-1].strip().endswith("3"), out
+    shot(page, art, "14-lab-second-notebook-lazy")
+
+
+# click→ready, median of 5 (figures, not assertions) --------------------------
+
+def restart_kernel(page):
+    """Stops Spark if running and waits for not-started."""
+    tb = toolbar(page)
+    if tb.locator(".jp-StartSpark-stop").count():
+        tb.locator(".jp-StartSpark-stop").click()
+    wait_state(page, "not-started", 60_000)
+
+
+def test_click_to_ready_figures(ctx):
+    page, art = ctx["page"], ctx["artifacts"]
+    n = 5
+    figures = {}
+    # the toolbar of the lab notebook: back to it
+    page.goto(f"{ctx['hub'].url}/user/{USER}/lab/tree/second.ipynb")
+    expect(toolbar(page)).to_be_visible(timeout=60_000)
+    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
+    for config in ("local", "standalone-ephemeral"):
+        restart_kernel(page)
+        select.select_option(config)
+        times = []
+        try:
+            for _ in range(n):
+                times.append(click_start_and_wait(page))
+                restart_kernel(page)
+        except AssertionError as e:
+            figures[config] = {"error": str(e)[:500], "times_s": times}
+            shot(page, art, f"figure-{config}-failed")
+            restart_kernel(page) if toolbar(page).locator(CHIP + ".jp-StartSpark-chip-failed").count() == 0 \
+                else None
+            continue
+        figures[config] = {"times_s": times, "median_s": statistics.median(times)}
+    select.select_option("local")
+    (art / "click-to-ready.json").write_text(json.dumps(figures, indent=1))
+    print("\nclick → ready (median of 5):",
+          {k: v.get("median_s", v.get("error")) for k, v in figures.items()})
+    assert "median_s" in figures["local"], figures
+
+
+# 9 ---------------------------------------------------------------------------
+
+BAD = {"display_name": "Broken master (e2e)", "description": "points at no cluster",
+       "master": "spark://127.0.0.1:9",
+       "error_hints": [{"pattern": "Connection refused|Could not connect|unreachable|Failed to connect",
+                        "hint": "The Spark master is not reachable: check the master URL."}]}
+
+
+def test_failing_configuration_shows_message_and_hint(ctx):
+    page, hub, art = ctx["page"], ctx["hub"], ctx["artifacts"]
+    r = hub.user_request("PUT", USER, "sparkd/api/configs/e2e-broken", ctx["token"], json=BAD)
+    assert r.status_code == 200, r.text
+    make_notebook(hub, ctx["token"], "broken.ipynb")
+    page.goto(f"{hub.url}/user/{USER}/lab/tree/broken.ipynb")
+    expect(toolbar(page)).to_be_visible(timeout=60_000)
+    wait_state(page, "not-started", 60_000)
+    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
+    select.select_option("e2e-broken")
+    toolbar(page).locator(".jp-StartSpark-start").click()
+    wait_state(page, "failed", T_READY)
+    text = chip(page).inner_text()
+    assert text.startswith("Failed"), text
+    shot(page, art, "15-lab-failed")
+    chip(page).click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-StartSpark-detailsMessage")).not_to_be_empty()
+    expect(dialog.locator(".jp-StartSpark-detailsHint")).to_contain_text("Hint")
+    shot(page, art, "16-lab-failed-details")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+
+
+# 8 ---------------------------------------------------------------------------
+
+def test_notebook7_start_run_stop(ctx):
+    page, hub, art = ctx["page"], ctx["hub"], ctx["artifacts"]
+    make_notebook(hub, ctx["token"], "nb7.ipynb")
+    page.goto(f"{hub.url}/user/{USER}/tree")
+    expect(page.locator("body")).to_contain_text("nb7.ipynb", timeout=60_000)
+    shot(page, art, "17-nb7-tree")
+    page.goto(f"{hub.url}/user/{USER}/notebooks/nb7.ipynb")
+    expect(toolbar(page)).to_be_visible(timeout=60_000)
+    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
+    expect(select).to_be_enabled(timeout=60_000)
+    select.select_option("local")
+    click_start_and_wait(page, art, "18-nb7")
+    shot(page, art, "19-nb7-ready")
+    out = run_cell(page, "spark.range(1000).count()", "1000")
+    assert "1000" in out[-1]
+    toolbar(page).locator(".jp-StartSpark-stop").click()
+    wait_state(page, "not-started", 60_000)
+    out = run_cell(page, "spark", "NameError")
+    shot(page, art, "20-nb7-stopped")
