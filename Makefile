@@ -172,8 +172,9 @@ venv: $(VENV)/.done
 # comparison, and each fuzz target briefly.
 test: deps
 	$(MAKE) venv
-	$(MAKE) all check jinja-compare
-	$(MAKE) SANITIZE=1 check
+	$(MAKE) all unit jinja-compare
+	$(MAKE) integration hub-test cluster-test labextension-test
+	$(MAKE) SANITIZE=1 unit integration hub-test
 	$(MAKE) fuzz-smoke
 	@echo "make test: all suites passed"
 
