@@ -19,7 +19,7 @@ VENV     := .venv
 VPY      := $(CURDIR)/$(VENV)/bin/python
 VERSION  := 0.1.0
 
-PKGS     := jansson yaml-0.1 libzmq libcrypto libsystemd
+PKGS     := jansson yaml-0.1 libzmq libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm
 

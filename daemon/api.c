@@ -123,16 +123,33 @@ static json_t *config_item(const struct sparkd *d, const struct cfg_entry *e) {
         return it;
 }
 
-/* GET /api/configs */
+/* GET /api/configs: serialized once per set of configurations (a reload
+ * makes a new set), since toolbars ask for it on every page load. */
 static void h_configs(struct sparkd *d, struct conn *c, const struct http_request *req,
                       json_t *body, const char *arg, struct api_response *resp) {
-        (void)c;
-        (void)req, (void)body, (void)arg;
-        json_t *list = json_array();
-        for (size_t i = 0; list && i < d->cfgs->n; i++)
-                json_array_append_new(list, config_item(d, &d->cfgs->entries[i]));
-        json_t *def = d->cfgs->default_name ? json_string(d->cfgs->default_name) : json_null();
-        api_ok(resp, 200, json_pack("{s:o, s:o}", "default", def, "configs", list));
+        (void)c, (void)req, (void)body, (void)arg;
+        static char *cache;
+        static unsigned long cache_gen;
+        if (!cache || cache_gen != d->cfg_generation) {
+                json_t *list = json_array();
+                for (size_t i = 0; list && i < d->cfgs->n; i++)
+                        json_array_append_new(list, config_item(d, &d->cfgs->entries[i]));
+                json_t *def = d->cfgs->default_name ? json_string(d->cfgs->default_name) : json_null();
+                json_t *all = json_pack("{s:o, s:o}", "default", def, "configs", list);
+                char *text = all ? json_dumps(all, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+                json_decref(all);
+                if (!text) {
+                        api_fail(resp, 500, "out_of_memory", "out of memory");
+                        return;
+                }
+                free(cache);
+                cache = text;
+                cache_gen = d->cfg_generation;
+        }
+        resp->status = 200;
+        resp->raw = strdup(cache);
+        if (!resp->raw)
+                api_fail(resp, 500, "out_of_memory", "out of memory");
 }
 
 /* Looks a configuration up; fills resp with 404 when it is unknown. */
@@ -480,19 +497,25 @@ void api_handle(struct sparkd *d, struct conn *c, const struct http_request *req
         api_fail(resp, 404, "not_found", "no such endpoint");
 }
 
+void api_response_clear(struct api_response *resp) {
+        json_decref(resp->body);
+        free(resp->raw);
+        resp->body = NULL;
+        resp->raw = NULL;
+}
+
 char *api_serialize(const struct api_response *resp, bool keep_alive, size_t *ret_len) {
-        char *text = NULL;
-        size_t len = 0;
-        if (resp->body) {
+        char *text = resp->raw;
+        if (!text && resp->body) {
                 text = json_dumps(resp->body, JSON_COMPACT | JSON_ENSURE_ASCII);
                 if (!text)
                         return NULL;
-                len = strlen(text);
-                text[len] = '\0';
         }
+        size_t len = text ? strlen(text) : 0;
         char *out = http_response(resp->status, text ? "application/json" : NULL,
                                   resp->extra_headers[0] ? resp->extra_headers : NULL,
                                   text ? text : "", len, keep_alive, ret_len);
-        free(text);
+        if (text != resp->raw)
+                free(text);
         return out;
 }

@@ -19,6 +19,7 @@ struct conn;
 struct api_response {
         int status;           /* or API_DEFERRED / API_DETACHED */
         json_t *body;          /* owned; NULL for 204 */
+        char *raw;             /* owned serialized JSON body, used instead of body (caches) */
         char extra_headers[256]; /* e.g. "Allow: GET, PUT\r\n" */
 };
 
@@ -34,6 +35,9 @@ json_t *api_error_body(const char *code, const char *fmt, ...) __attribute__((fo
  * duplicate keys, an object at the top).  Returns 0 and the object in
  * *ret, or -EINVAL with a sentence in err (errsz bytes). */
 int api_parse_body(const char *body, size_t len, json_t **ret, char *err, size_t errsz);
+
+/* Frees resp's body and raw text. */
+void api_response_clear(struct api_response *resp);
 
 /* Serializes resp into a complete HTTP response (see http_response). */
 char *api_serialize(const struct api_response *resp, bool keep_alive, size_t *ret_len);

@@ -8,5 +8,6 @@ int sparkd_reload(struct sparkd *d) {
                 return r;
         cfg_set_free(d->cfgs);
         d->cfgs = s;
+        d->cfg_generation++;
         return 0;
 }

@@ -29,6 +29,7 @@ struct sparkd {
         struct ev_loop *loop;
         struct sparkd_opts opts;
         struct cfg_set *cfgs;
+        unsigned long cfg_generation; /* bumped by every reload */
         char *startup_path; /* IPYTHONDIR/profile_default/startup/99-sparkd.py */
         char *selection_path; /* state_dir/selection.json */
         unsigned long requests; /* served since start */

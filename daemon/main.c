@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -17,6 +16,7 @@
 #include "proc.h"
 #include "session.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "startup.h"
 #include "tmpl.h"
@@ -291,7 +291,7 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents) {
         (void)loop, (void)revents;
         struct sparkd *d = w->data;
         log_info("signal %d: stopping", w->signum);
-        sd_notify(0, "STOPPING=1");
+        sdn_notify("STOPPING=1");
         session_shutdown(d);
         srv_shutdown(d);
 }
@@ -299,14 +299,14 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents) {
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents) {
         (void)loop, (void)revents;
         struct sparkd *d = w->data;
-        sd_notify(0, "RELOADING=1");
+        sdn_notify("RELOADING=1");
         if (sparkd_reload(d) < 0)
                 log_warnx("reload failed: out of memory; keeping the old configurations");
         else
                 log_info("reloaded: %zu configurations, %zu problem(s)", d->cfgs->n, d->cfgs->n_diags);
         for (size_t i = 0; i < d->cfgs->n_diags; i++)
                 log_warnx("%s", d->cfgs->diags[i]);
-        sd_notify(0, "READY=1");
+        sdn_notify("READY=1");
 }
 
 static void opts_free(struct sparkd_opts *o) {
@@ -343,7 +343,7 @@ static int run(struct sparkd *d) {
         ev_signal_start(d->loop, &sint);
         ev_signal_start(d->loop, &shup);
         srv_start(d);
-        sd_notify(0, "READY=1\nSTATUS=serving");
+        sdn_notify("READY=1\nSTATUS=serving");
         ev_run(d->loop, 0);
         srv_free(d);
         ui_close_all(d->loop);

@@ -9,13 +9,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "fsutil.h"
 #include "http.h"
 #include "log.h"
+#include "sdnotify.h"
 
 #define SRV_READ_CHUNK   16384u
 #define SRV_MAX_INPUT    (HTTP_MAX_HEAD + HTTP_MAX_BODY + SRV_READ_CHUNK)
@@ -137,11 +137,13 @@ static int srv_bind(const char *path) {
 }
 
 int srv_listen(struct sparkd *d) {
-        int n = sd_listen_fds(1);
+        int n = sdn_listen_fds();
+        if (n < 0)
+                log_warnx("ignoring a malformed LISTEN_FDS/LISTEN_PID from the environment");
         if (n > 1)
                 log_warnx("systemd passed %d sockets; using the first", n);
         if (n >= 1) {
-                srv.fd = SD_LISTEN_FDS_START;
+                srv.fd = SDN_LISTEN_FDS_START;
                 srv.owned = false;
                 int fl = fcntl(srv.fd, F_GETFL);
                 if (fl < 0 || fcntl(srv.fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -204,7 +206,7 @@ static void conn_fail(struct conn *c, int status, const char *code, const char *
         struct api_response resp = {.status = status, .body = api_error_body(code, "%s", msg)};
         size_t len;
         char *data = api_serialize(&resp, false, &len);
-        json_decref(resp.body);
+        api_response_clear(&resp);
         if (!data) {
                 conn_close(c);
                 return;
@@ -261,7 +263,7 @@ static bool conn_process(struct conn *c) {
         }
         size_t len;
         char *data = api_serialize(&resp, keep, &len);
-        json_decref(resp.body);
+        api_response_clear(&resp);
         if (!data) {
                 conn_close(c);
                 return true;
@@ -373,8 +375,7 @@ void srv_reply(struct conn *c, struct api_response *resp) {
         bool keep = c->keep_alive && !srv.stopping;
         size_t len;
         char *data = api_serialize(resp, keep, &len);
-        json_decref(resp->body);
-        resp->body = NULL;
+        api_response_clear(resp);
         log_debug("conn %u: deferred answer %d", c->id, resp->status);
         if (!data) {
                 conn_close(c);

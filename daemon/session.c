@@ -61,6 +61,7 @@ struct waiter {
 static struct session *sessions;
 static struct waiter *waiters;
 static unsigned long global_version;
+static unsigned long global_log_seq; /* log lines do not bump versions, but do stale caches */
 
 static void session_notify(struct sparkd *d);
 
@@ -121,8 +122,10 @@ static void session_log(struct session *s, const char *text) {
         const char *p = text;
         while (*p) {
                 size_t n = strcspn(p, "\n");
-                if (n > 0 && json_array_size(s->log) < 10000)
+                if (n > 0 && json_array_size(s->log) < 10000) {
                         json_array_append_new(s->log, json_stringn_nocheck(p, n > 1000 ? 1000 : n));
+                        global_log_seq++;
+                }
                 p += n;
                 if (*p == '\n')
                         p++;
@@ -803,8 +806,24 @@ static json_t *session_list_json(void) {
 /* The answer for a waiter or a plain GET; NULL id is the list. */
 static void session_answer(const char *id, struct api_response *resp) {
         if (!id) {
+                /* serialized once per version: every toolbar polls it */
+                static char *cache;
+                static unsigned long cache_version, cache_log_seq;
+                if (!cache || cache_version != global_version || cache_log_seq != global_log_seq) {
+                        json_t *all = session_list_json();
+                        char *text = all ? json_dumps(all, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+                        json_decref(all);
+                        if (!text) {
+                                fail(resp, 500, "out_of_memory", "%s", "out of memory");
+                                return;
+                        }
+                        free(cache);
+                        cache = text;
+                        cache_version = global_version;
+                        cache_log_seq = global_log_seq;
+                }
                 resp->status = 200;
-                resp->body = session_list_json();
+                resp->raw = strdup(cache);
                 return;
         }
         struct session *s = session_find(id);

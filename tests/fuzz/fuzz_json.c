@@ -54,6 +54,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
         size_t len;
         free(api_serialize(&resp, true, &len));
-        json_decref(resp.body);
+        api_response_clear(&resp);
         return 0;
 }

@@ -75,7 +75,7 @@ static void expect(const char *method, const char *path, const char *extra, cons
                 assert_string_equal(err_code(&r), code);
         else if (r.body)
                 assert_null(json_object_get(r.body, "error"));
-        json_decref(r.body);
+        api_response_clear(&r);
 }
 
 static void test_health(void **state) {
@@ -83,7 +83,7 @@ static void test_health(void **state) {
         struct api_response r = call("GET", "/api/health", NULL, NULL);
         assert_int_equal(r.status, 200);
         assert_string_equal(json_string_value(json_object_get(r.body, "status")), "ok");
-        json_decref(r.body);
+        api_response_clear(&r);
 }
 
 static void test_routes_and_methods(void **state) {
@@ -95,7 +95,7 @@ static void test_routes_and_methods(void **state) {
         struct api_response r = call("POST", "/api/health", NULL, NULL);
         assert_int_equal(r.status, 405);
         assert_non_null(strstr(r.extra_headers, "Allow: GET"));
-        json_decref(r.body);
+        api_response_clear(&r);
 }
 
 static void test_names(void **state) {
@@ -167,7 +167,7 @@ static void test_render_and_overrides(void **state) {
                                      "{\"overrides\": {\"spark.driver.memory\": \"2g\"}}");
         assert_int_equal(r.status, 200);
         assert_non_null(strstr(json_string_value(json_object_get(r.body, "code")), "\"2g\""));
-        json_decref(r.body);
+        api_response_clear(&r);
         expect("POST", "/api/configs/local/render", NULL, NULL, 200, NULL);
         expect("POST", "/api/configs/local/render", NULL, "{\"overrides\": {\"spark.driver.memory\": \"99t\"}}",
                400, "invalid_override");
@@ -185,7 +185,7 @@ static void test_select_writes_startup(void **state) {
         assert_int_equal(stat(selection, &st), 0);
         struct api_response r = call("GET", "/api/select", NULL, NULL);
         assert_string_equal(json_string_value(json_object_get(r.body, "config")), "local-large");
-        json_decref(r.body);
+        api_response_clear(&r);
 }
 
 static void test_put_delete(void **state) {
@@ -193,7 +193,7 @@ static void test_put_delete(void **state) {
         expect("PUT", "/api/configs/mine", NULL, "{\"master\": \"local[2]\"}", 200, NULL);
         struct api_response r = call("GET", "/api/configs/mine", NULL, NULL);
         assert_string_equal(json_string_value(json_object_get(r.body, "source")), "user");
-        json_decref(r.body);
+        api_response_clear(&r);
         expect("PUT", "/api/configs/mine", NULL, "{\"master\": 1}", 400, "invalid_config");
         expect("PUT", "/api/configs/mine", NULL, "{\"name\": \"other\"}", 400, "invalid_config");
         expect("DELETE", "/api/configs/mine", NULL, NULL, 204, NULL);
@@ -210,7 +210,7 @@ static void test_serialize(void **state) {
         assert_non_null(strstr(out, "Content-Type: application/json\r\n"));
         assert_non_null(strstr(out, "{\"error\":{\"code\":\"not_found\",\"message\":\"no thing\"}}"));
         free(out);
-        json_decref(r.body);
+        api_response_clear(&r);
 }
 
 int main(void) {
