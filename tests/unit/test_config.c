@@ -744,8 +744,9 @@ static void test_shipped_configs(void **state) {
         assert_int_equal(cfg_load(admin, 1, NULL, &s), 0);
         dump_diags(s);
         assert_int_equal(s->n_diags, 0);
-        const char *want[] = {"kubernetes", "local", "local-large", "standalone", "yarn"};
-        assert_int_equal(s->n, 5);
+        const char *want[] = {"connect",    "kubernetes", "local", "local-large",
+                              "standalone", "standalone-ephemeral", "yarn"};
+        assert_int_equal(s->n, sizeof want / sizeof *want);
         assert_string_equal(s->default_name, "local");
         assert_int_equal(mkdir_p(RENDER_DIR, 0755), 0);
         for (size_t i = 0; i < s->n; i++) {
