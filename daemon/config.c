@@ -1241,7 +1241,7 @@ static int apply_overrides(const struct cfg_entry *e, json_t *overrides, json_t 
 int cfg_context(const struct cfg_entry *e, json_t *overrides, json_t *extra, json_t **ret_ctx,
                 char **ret_err) {
         static const char *const copied[] = {"name", "display_name", "description", "master",
-                                             "app_name", "env", NULL};
+                                             "app_name", "env", "launch", NULL};
         if (e->error || !e->doc) {
                 *ret_err = msg("configuration %s has errors: %s", e->name,
                                e->error ? e->error : "not loaded");

@@ -22,6 +22,8 @@ struct sparkd_opts {
         double idle_timeout;    /* seconds a connection may stay silent */
         double request_timeout; /* seconds from a request's first byte to its end */
         unsigned max_connections;
+        double prewarm_idle;    /* seconds an untaken warm driver JVM is kept */
+        unsigned prewarm_max;   /* warm driver JVMs at most; 0: no pre-warming */
         bool verbose;
 };
 

@@ -26,6 +26,7 @@ struct proc {
         ev_timer kill_timer;
         pid_t pid;
         int fd;                     /* read end of the output pipe, -1 once closed */
+        int in_fd;                  /* write end of the stdin pipe (PROC_STDIN_PIPE), or -1 */
         const struct proc_cbs *cbs; /* NULL once detached */
         void *data;
         bool stopping;
@@ -136,6 +137,8 @@ static void proc_out_cb(struct ev_loop *loop, ev_io *w, int revents) {
 }
 
 static void proc_free(struct proc *p) {
+        if (p->in_fd >= 0)
+                close(p->in_fd);
         for (int i = 0; i < PROC_TAIL_LINES; i++)
                 free(p->tail[i]);
         free(p);
@@ -213,11 +216,13 @@ static int proc_attr_init(posix_spawnattr_t *attr) {
         return -r;
 }
 
-static int proc_actions_init(posix_spawn_file_actions_t *fa, int out, const char *cwd) {
+/* stdin: in (a pipe's read end) or /dev/null when in < 0. */
+static int proc_actions_init(posix_spawn_file_actions_t *fa, int in, int out, const char *cwd) {
         int r = posix_spawn_file_actions_init(fa);
         if (r)
                 return -r;
-        r = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+        r = in >= 0 ? posix_spawn_file_actions_adddup2(fa, in, 0)
+                    : posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
         if (!r)
                 r = posix_spawn_file_actions_adddup2(fa, out, 1);
         if (!r)
@@ -229,7 +234,7 @@ static int proc_actions_init(posix_spawn_file_actions_t *fa, int out, const char
         return -r;
 }
 
-static int proc_start(char *const argv[], char *const envp[], const char *cwd, int out,
+static int proc_start(char *const argv[], char *const envp[], const char *cwd, int in, int out,
                       pid_t *ret_pid) {
         const char *setpriv = setpriv_path();
         if (!setpriv)
@@ -243,7 +248,7 @@ static int proc_start(char *const argv[], char *const envp[], const char *cwd, i
         r = proc_attr_init(&attr);
         if (r < 0)
                 goto out_argv;
-        r = proc_actions_init(&fa, out, cwd);
+        r = proc_actions_init(&fa, in, out, cwd);
         if (r < 0)
                 goto out_attr;
         pid_t pid;
@@ -260,20 +265,32 @@ out_argv:
 
 int proc_spawn(struct ev_loop *loop, char *const argv[], char *const envp[], const char *cwd,
                const struct proc_cbs *cbs, void *data, struct proc **ret) {
-        int fds[2];
+        return proc_spawn_ex(loop, argv, envp, cwd, 0, cbs, data, ret);
+}
+
+int proc_spawn_ex(struct ev_loop *loop, char *const argv[], char *const envp[], const char *cwd,
+                  unsigned flags, const struct proc_cbs *cbs, void *data, struct proc **ret) {
+        int fds[2], in[2] = {-1, -1};
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
         struct proc *p = calloc(1, sizeof(*p));
         int r = -ENOMEM;
         if (!p)
                 goto err;
-        r = proc_start(argv, envp, cwd, fds[1], &p->pid);
+        if ((flags & PROC_STDIN_PIPE) && pipe2(in, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto err;
+        }
+        r = proc_start(argv, envp, cwd, in[0], fds[1], &p->pid);
         if (r < 0)
                 goto err;
         close(fds[1]);
+        if (in[0] >= 0)
+                close(in[0]);
         fcntl(fds[0], F_SETFL, O_NONBLOCK);
         p->loop = loop;
         p->fd = fds[0];
+        p->in_fd = in[1];
         p->cbs = cbs;
         p->data = data;
         ev_io_init(&p->out, proc_out_cb, p->fd, EV_READ);
@@ -288,6 +305,10 @@ err:
         free(p);
         close(fds[0]);
         close(fds[1]);
+        if (in[0] >= 0) {
+                close(in[0]);
+                close(in[1]);
+        }
         return r;
 }
 
@@ -303,6 +324,11 @@ void proc_stop(struct proc *p, double grace) {
 void proc_detach(struct proc *p) {
         p->cbs = NULL;
         p->data = NULL;
+}
+
+void proc_set_owner(struct proc *p, const struct proc_cbs *cbs, void *data) {
+        p->cbs = cbs;
+        p->data = data;
 }
 
 pid_t proc_pid(const struct proc *p) {

@@ -36,6 +36,16 @@ struct proc_cbs {
 int proc_spawn(struct ev_loop *loop, char *const argv[], char *const envp[], const char *cwd,
                const struct proc_cbs *cbs, void *data, struct proc **ret);
 
+#define PROC_STDIN_PIPE 1u /* proc_spawn_ex: stdin is a pipe the daemon holds open */
+
+/* proc_spawn with flags: PROC_STDIN_PIPE gives the child a stdin pipe
+ * whose write end the module keeps (never written, closed when the child
+ * is reaped), for children that exit at EOF on stdin (Spark's
+ * PythonGatewayServer): such a child lives until it is stopped or the
+ * daemon exits. */
+int proc_spawn_ex(struct ev_loop *loop, char *const argv[], char *const envp[], const char *cwd,
+                  unsigned flags, const struct proc_cbs *cbs, void *data, struct proc **ret);
+
 /* SIGTERM to the child's process group now, SIGKILL to it after grace
  * seconds if the child has not been reaped by then.  Calling it again
  * never extends the grace.  on_exit still follows (unless detached). */
@@ -43,6 +53,10 @@ void proc_stop(struct proc *p, double grace);
 
 /* No callbacks for p from now on; the module reaps and frees it. */
 void proc_detach(struct proc *p);
+
+/* Hands p to a new owner: its callbacks from now on (cbs static, may be
+ * NULL like proc_detach). */
+void proc_set_owner(struct proc *p, const struct proc_cbs *cbs, void *data);
 
 pid_t proc_pid(const struct proc *p);
 

@@ -13,6 +13,8 @@
 #include "cluster.h"
 #include "kernel.h"
 #include "log.h"
+#include "prewarm.h"
+#include "proc.h"
 #include "pylit.h"
 #include "server.h"
 #include "session_py.h"
@@ -38,6 +40,10 @@ struct session {
         char ui_path[512];
         struct kernel *k;
         struct cluster *cluster; /* what `launch` started, or NULL */
+        struct proc *jvm;       /* the warm driver JVM handed to it (prewarm.h), or NULL */
+        struct proc *old_jvm;   /* the replaced session's, until the new start code ran */
+        json_t *handover;       /* what run() gets to connect to jvm, or NULL */
+        int jvm_pid;            /* jvm's pid, 0 when the start is cold */
         char start_msg[KMSG_UUID_LEN + 1];
         char stop_msg[KMSG_UUID_LEN + 1];
         char marker[PATH_MAX];
@@ -100,6 +106,8 @@ static json_t *session_json(const struct session *s) {
                 json_object_set(o, info_keys[i], v ? v : json_null());
         }
         json_object_set_new(o, "connect", json_boolean(json_is_true(json_object_get(s->info, "connect"))));
+        json_object_set_new(o, "prewarmed", json_boolean(s->jvm_pid > 0));
+        json_object_set_new(o, "jvm_pid", s->jvm_pid > 0 ? json_integer(s->jvm_pid) : json_null());
         json_object_set_new(o, "ui_path", s->state == S_READY && s->ui_port > 0 ? json_string(s->ui_path)
                                                                                 : json_null());
         json_object_set_new(o, "ready_at", s->ready_at > 0 ? json_real(s->ready_at) : json_null());
@@ -205,10 +213,20 @@ static const char *session_find_hint(const struct session *s, const char *text) 
 
 static void session_stop_timer(struct session *s) { ev_timer_stop(s->d->loop, &s->timeout); }
 
+/* Stops a driver JVM a session owns; *pp becomes NULL. */
+static void jvm_stop(struct proc **pp) {
+        if (*pp) {
+                proc_detach(*pp);
+                proc_stop(*pp, CLUSTER_STOP_GRACE);
+                *pp = NULL;
+        }
+}
+
 /* Ends a start that will not become ready. */
 static void session_fail(struct session *s, const char *message) {
         session_stop_timer(s);
         s->cluster = cluster_stop(s->cluster);
+        jvm_stop(&s->jvm);
         s->state = S_FAILED;
         session_set_str(&s->error, message);
         struct strbuf all = STRBUF_INIT;
@@ -305,6 +323,12 @@ static void start_on_reply(void *data, json_t *content) {
                 return;
         }
         session_stop_timer(s);
+        if (s->jvm_pid > 0 && !json_is_true(json_object_get(s->info, "prewarmed"))) {
+                log_info("session %s: the kernel could not use the warm driver JVM: started its own",
+                         s->kernel_id);
+                jvm_stop(&s->jvm);
+                s->jvm_pid = 0;
+        }
         s->state = S_READY;
         s->ready_at = wall_now();
         s->ui_port = info_ui_port(s->info, s->ui_port);
@@ -316,6 +340,7 @@ static void start_on_reply(void *data, json_t *content) {
 static void start_on_done(void *data) {
         struct session *s = data;
         s->start_msg[0] = '\0';
+        jvm_stop(&s->old_jvm); /* the start code stopped its Spark first */
 }
 
 static const struct kernel_exec_cbs start_cbs = {
@@ -339,6 +364,7 @@ static void stop_on_done(void *data) {
         struct session *s = data;
         s->stop_msg[0] = '\0';
         s->cluster = cluster_stop(s->cluster);
+        jvm_stop(&s->jvm);
         s->state = S_STOPPED;
         session_set_str(&s->reason, "stopped");
         log_info("session %s stopped", s->kernel_id);
@@ -376,6 +402,7 @@ static void session_run_stop_code(struct session *s) {
         session_changed(s);
         char *code = session_code("__import__('_sparkd').stop(globals())\n");
         if (!code || !s->k || kernel_execute(s->k, code, NULL, &stop_cbs, s, s->stop_msg) < 0) {
+                jvm_stop(&s->jvm);
                 s->state = S_STOPPED;
                 session_set_str(&s->reason, "stopped");
                 session_changed(s);
@@ -403,6 +430,8 @@ static void session_on_dead(void *data, const char *why) {
         session_drop_marker(s);
         s->k = kernel_close(s->k);
         s->cluster = cluster_stop(s->cluster);
+        jvm_stop(&s->jvm);
+        jvm_stop(&s->old_jvm);
         if (s->state == S_STARTING) {
                 session_fail(s, "the kernel died while Spark was starting");
                 return;
@@ -414,6 +443,34 @@ static void session_on_dead(void *data, const char *why) {
 }
 
 static const struct kernel_cbs kernel_callbacks = {.on_dead = session_on_dead};
+
+/* The handed-over driver JVM's output goes to the session's log (the
+ * kernel does not see it); its death ends the session. */
+static void jvm_on_line(void *data, struct proc *p, const char *line) {
+        (void)p;
+        session_log(data, line);
+}
+
+static void jvm_on_exit(void *data, struct proc *p, int status) {
+        (void)p;
+        struct session *s = data;
+        char how[64], msg[128];
+        s->jvm = NULL;
+        proc_status_str(status, how, sizeof how);
+        snprintf(msg, sizeof msg, "the Spark driver JVM exited (%s)", how);
+        session_log(s, msg);
+        if (s->state == S_STARTING || s->state == S_READY)
+                session_fail(s, msg);
+}
+
+static const struct proc_cbs jvm_cbs = {.on_line = jvm_on_line, .on_exit = jvm_on_exit};
+
+static void old_jvm_on_exit(void *data, struct proc *p, int status) {
+        (void)p, (void)status;
+        ((struct session *)data)->old_jvm = NULL;
+}
+
+static const struct proc_cbs old_jvm_cbs = {.on_exit = old_jvm_on_exit};
 
 /* A free TCP port on 127.0.0.1 (bound and released: Spark retries the
  * next ports itself should it be taken meanwhile). */
@@ -438,6 +495,9 @@ static struct session *session_free(struct session *s) {
         session_drop_marker(s);
         kernel_close(s->k);
         cluster_stop(s->cluster);
+        jvm_stop(&s->jvm);
+        jvm_stop(&s->old_jvm);
+        json_decref(s->handover);
         free(s->config);
         json_decref(s->overrides);
         json_decref(s->info);
@@ -564,7 +624,14 @@ static char *session_run_call(const struct session *s, const char *code) {
         if (r == 0)
                 r = append_lit(&call, fname);
         if (r == 0)
-                r = sb_puts(&call, ", globals())\n");
+                r = sb_puts(&call, ", globals()");
+        if (r == 0 && s->handover) {
+                r = sb_puts(&call, ", gateway=");
+                if (r == 0)
+                        r = pylit_append(&call, s->handover, (size_t)-1, NULL, 0);
+        }
+        if (r == 0)
+                r = sb_puts(&call, ")\n");
         char *full = r == 0 ? session_code(call.buf) : NULL;
         sb_free(&call);
         return full;
@@ -761,6 +828,11 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                 if (old->stop_msg[0])
                         kernel_forget(s->k, old->stop_msg);
                 kernel_set_owner(s->k, &kernel_callbacks, s);
+                if (old->jvm) { /* the start code stops its Spark first: then it goes */
+                        s->old_jvm = old->jvm;
+                        old->jvm = NULL;
+                        proc_set_owner(s->old_jvm, &old_jvm_cbs, s);
+                }
         }
         int r = s->k ? 0 : kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
         if (r < 0) {
@@ -775,6 +847,11 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
         s->next = sessions;
         sessions = s;
         json_t *launch = json_object_get(e->doc, "launch");
+        if (!json_is_object(launch)) { /* a warm driver JVM, when one is ready */
+                s->jvm = prewarm_take(d, e, s->overrides, &jvm_cbs, s, &s->handover);
+                s->jvm_pid = s->jvm ? (int)proc_pid(s->jvm) : 0;
+        }
+        prewarm_touch(d);
         if (session_ui_setup(s, resp) < 0 ||
             (json_is_object(launch) ? session_launch(s, e, launch, resp)
                                     : session_send_start(s, NULL, NULL, resp)) < 0) {
@@ -941,6 +1018,7 @@ void session_stop(struct sparkd *d, const char *id, struct api_response *resp) {
                 } else {
                         session_cancel_marker(s);
                         s->cluster = cluster_stop(s->cluster);
+                        jvm_stop(&s->jvm);
                         s->state = S_STOPPED;
                         session_set_str(&s->reason, "cancelled");
                 }
@@ -964,6 +1042,8 @@ void session_shutdown(struct sparkd *d) {
                 session_cancel_marker(s);
                 s->k = kernel_close(s->k);
                 s->cluster = cluster_stop(s->cluster);
+                jvm_stop(&s->jvm);
+                jvm_stop(&s->old_jvm);
         }
 }
 

@@ -303,7 +303,7 @@ def test_click_to_ready_figures(ctx):
 
 BAD = {"display_name": "Broken master (e2e)", "description": "points at no cluster",
        "master": "spark://127.0.0.1:9",
-       "error_hints": [{"pattern": "Connection refused|Could not connect|unreachable|Failed to connect",
+       "error_hints": [{"pattern": "connected to master|Failed to connect to master|All masters are unresponsive",
                         "hint": "The Spark master is not reachable: check the master URL."}]}
 
 

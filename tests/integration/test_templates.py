@@ -66,6 +66,7 @@ def context(path):
         "app_name": doc.get("app_name", name),
         "env": doc.get("env") or {},
         "conf": conf,
+        "launch": doc.get("launch"),
         "overrides": {},
         # What the daemon adds for the lazy startup file (daemon/startup.c).
         "sparkd": {"version": "0", "public_prefix": "", "eager": False, "kernel_id": None,
@@ -179,6 +180,21 @@ def fake_pyspark(tmp_path):
 
 def test_lazy_session(rendered, fake_pyspark):
     ctx, path = rendered
+    if ctx["launch"]:
+        # its cluster exists only for a session: first use says to click Start
+        out = run_startup(path, """
+            from pyspark.sql import CALLS
+            try:
+                ns["spark"].version
+            except RuntimeError as e:
+                print("ERR", e)
+            print("CALLS", len(CALLS))
+        """, pythonpath=fake_pyspark)
+        assert out.returncode == 0, out.stderr
+        lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+        assert "click Start Spark" in lines["ERR"]
+        assert lines["CALLS"] == "0"
+        return
     out = run_startup(path, """
         from pyspark.sql import CALLS, SparkSession
         print("BEFORE", len(CALLS))

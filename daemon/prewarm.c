@@ -1,0 +1,756 @@
+#include "prewarm.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+
+extern char **environ;
+
+#define PREWARM_POLL 0.05       /* seconds between looks for the connection file */
+#define PREWARM_STOP_GRACE 10.0 /* seconds between SIGTERM and SIGKILL */
+#define PREWARM_CONF_MAX 200
+#define MIB (1ull << 20)
+
+enum wstate { W_COLD, W_STARTING, W_READY };
+
+/* One configuration that wants a warm JVM, and that JVM when there is one. */
+struct warm {
+        struct warm *next;
+        char *config;
+        char *key;              /* {master, app_name, conf, env} as sorted JSON */
+        json_t *spec;           /* the same as an object */
+        unsigned long long mem; /* spark.driver.memory in bytes */
+        enum wstate state;
+        bool asleep;            /* stopped for idleness: waits for a touch */
+        bool mem_logged;        /* "short of memory" said once */
+        int failures;           /* in a row, without getting ready */
+        double launched_at;     /* ev_now of the last launch, 0: never */
+        struct proc *p;
+        pid_t pid;
+        char conn_path[PATH_MAX];
+        int port;
+        char secret[PREWARM_SECRET_MAX + 1];
+        ev_timer poll;          /* the connection file, while starting */
+        ev_timer idle;          /* while ready */
+        ev_timer retry;         /* after a failure */
+};
+
+static struct warm *warms;
+static struct sparkd *wd;          /* the daemon (set by refresh) */
+static char *spark_home;
+static struct proc *discover;
+static char *discover_line;
+static bool discover_failed;
+static unsigned long conn_seq;
+
+static void warm_fill(void);
+
+/* ---- pure helpers ---- */
+
+bool prewarm_jvm_level_key(const char *key) {
+        static const char *const prefixes[] = {"spark.driver.", "spark.jars", "spark.files",
+                                               "spark.submit.", "spark.master"};
+        for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+                if (!strncmp(key, prefixes[i], strlen(prefixes[i])))
+                        return true;
+        return false;
+}
+
+static unsigned long be32(const unsigned char *b) {
+        return (unsigned long)b[0] << 24 | (unsigned long)b[1] << 16 | (unsigned long)b[2] << 8 | b[3];
+}
+
+int prewarm_parse_conn(const unsigned char *buf, size_t len, int *ret_port,
+                       char ret_secret[PREWARM_SECRET_MAX + 1]) {
+        if (len < 8)
+                return -EAGAIN;
+        unsigned long port = be32(buf), n = be32(buf + 4);
+        if (port == 0 || port > 65535 || n == 0 || n > PREWARM_SECRET_MAX)
+                return -EINVAL;
+        if (len < 8 + n)
+                return -EAGAIN;
+        if (len > 8 + n)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (buf[8 + i] <= ' ' || buf[8 + i] > '~')
+                        return -EINVAL;
+        memcpy(ret_secret, buf + 8, n);
+        ret_secret[n] = '\0';
+        *ret_port = (int)port;
+        return 0;
+}
+
+int prewarm_mem_parse(const char *s, unsigned long long *ret) {
+        size_t digits = s ? strspn(s, "0123456789") : 0;
+        if (digits == 0 || digits > 15)
+                return -EINVAL;
+        unsigned long long n = strtoull(s, NULL, 10), unit;
+        const char *u = s + digits;
+        switch (tolower((unsigned char)u[0])) {
+        case '\0': unit = MIB; break;
+        case 'b': unit = 1; break;
+        case 'k': unit = 1ull << 10; break;
+        case 'm': unit = MIB; break;
+        case 'g': unit = 1ull << 30; break;
+        case 't': unit = 1ull << 40; break;
+        default: return -EINVAL;
+        }
+        if (u[0] && u[1] && !(tolower((unsigned char)u[0]) != 'b' && tolower((unsigned char)u[1]) == 'b' && !u[2]))
+                return -EINVAL;
+        if (__builtin_mul_overflow(n, unit, ret))
+                return -EINVAL;
+        return 0;
+}
+
+bool prewarm_mem_ok(unsigned long long avail, unsigned long long mem) {
+        return mem <= (ULLONG_MAX - 512 * MIB) / 2 && avail >= 2 * mem + 512 * MIB;
+}
+
+/* MemAvailable in bytes; false when /proc/meminfo cannot tell. */
+static bool mem_available(unsigned long long *ret) {
+        FILE *f = fopen("/proc/meminfo", "re");
+        if (!f)
+                return false;
+        char line[256];
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f)) {
+                unsigned long long kb;
+                if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                        *ret = kb * 1024;
+                        found = true;
+                }
+        }
+        fclose(f);
+        return found;
+}
+
+/* ---- which configurations, with what ---- */
+
+static bool master_is_local(const char *m) {
+        return m && (!strcmp(m, "local") || !strncmp(m, "local[", 6));
+}
+
+static bool wanted(const struct cfg_entry *e) {
+        return !e->error && e->doc && json_is_true(json_object_get(e->doc, "prewarm")) &&
+               !json_is_object(json_object_get(e->doc, "launch")) &&
+               master_is_local(json_string_value(json_object_get(e->doc, "master")));
+}
+
+/* {master, app_name, conf, env} of e (a new object). */
+static json_t *spec_of(const struct cfg_entry *e) {
+        json_t *conf = json_object_get(e->doc, "conf"), *env = json_object_get(e->doc, "env");
+        return json_pack("{s:O, s:O?, s:o, s:o}", "master", json_object_get(e->doc, "master"), "app_name",
+                         json_object_get(e->doc, "app_name"), "conf",
+                         json_is_object(conf) ? json_incref(conf) : json_object(), "env",
+                         json_is_object(env) ? json_incref(env) : json_object());
+}
+
+static char *key_of(json_t *spec) {
+        return spec ? json_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+}
+
+/* A conf value as PySpark passes it to spark-submit (str(), booleans
+ * lower-case); NULL for null. */
+static char *conf_text(const json_t *v) {
+        char *out = NULL;
+        if (json_is_string(v))
+                return strdup(json_string_value(v));
+        if (json_is_boolean(v))
+                return strdup(json_is_true(v) ? "true" : "false");
+        if (json_is_integer(v))
+                return asprintf(&out, "%lld", (long long)json_integer_value(v)) < 0 ? NULL : out;
+        if (json_is_real(v)) {
+                char buf[40];
+                for (int prec = 1; prec <= 17; prec++) { /* the shortest that reads back */
+                        snprintf(buf, sizeof buf, "%.*g", prec, json_real_value(v));
+                        if (strtod(buf, NULL) == json_real_value(v))
+                                break;
+                }
+                if (!strpbrk(buf, ".eEn")) /* Python's str(2.0) is "2.0" */
+                        strcat(buf, ".0");
+                return strdup(buf);
+        }
+        return NULL;
+}
+
+static void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static char *strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strdupf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *out = NULL;
+        if (vasprintf(&out, fmt, ap) < 0)
+                out = NULL;
+        va_end(ap);
+        return out;
+}
+
+/* The spark-submit command of spec (malloc'd strings). */
+static int warm_argv(json_t *spec, char ***ret) {
+        json_t *conf = json_object_get(spec, "conf");
+        if (json_object_size(conf) > PREWARM_CONF_MAX)
+                return -E2BIG;
+        size_t n = 0;
+        char **v = calloc(7 + 2 * json_object_size(conf), sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        v[n++] = strdupf("%s/bin/spark-submit", spark_home);
+        v[n++] = strdup("--conf");
+        v[n++] = strdupf("spark.master=%s", json_string_value(json_object_get(spec, "master")));
+        v[n++] = strdup("--conf");
+        v[n++] = strdupf("spark.app.name=%s", json_string_value(json_object_get(spec, "app_name")) ?: "sparkd");
+        const char *k;
+        json_t *val;
+        json_object_foreach(conf, k, val) {
+                char *t = conf_text(val);
+                if (!t)
+                        continue;
+                v[n++] = strdup("--conf");
+                v[n++] = strdupf("%s=%s", k, t);
+                free(t);
+        }
+        v[n++] = strdup("pyspark-shell");
+        for (size_t i = 0; i < n; i++)
+                if (!v[i]) {
+                        for (size_t j = 0; j < n; j++)
+                                free(v[j]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        *ret = v;
+        return 0;
+}
+
+static bool env_dropped(const char *name, size_t len) {
+        static const char *const dropped[] = {"PYSPARK_GATEWAY_PORT", "PYSPARK_GATEWAY_SECRET",
+                                              "_PYSPARK_DRIVER_CONN_INFO_PATH", "SPARK_CONNECT_MODE",
+                                              "PYSPARK_SUBMIT_ARGS", "SPARK_HOME"};
+        for (size_t i = 0; i < sizeof dropped / sizeof *dropped; i++)
+                if (strlen(dropped[i]) == len && !strncmp(name, dropped[i], len))
+                        return true;
+        return false;
+}
+
+/* The daemon's environment with env applied, the gateway's own variables
+ * set (as PySpark sets them) and SPARK_HOME fixed. */
+static int warm_envp(json_t *env, const char *conn_path, char ***ret) {
+        json_t *map = json_object();
+        if (!map)
+                return -ENOMEM;
+        for (char **e = environ; *e; e++) {
+                const char *eq = strchr(*e, '=');
+                if (eq && eq > *e && !env_dropped(*e, (size_t)(eq - *e)))
+                        json_object_setn_new_nocheck(map, *e, (size_t)(eq - *e), json_string_nocheck(eq + 1));
+        }
+        json_object_update(map, env);
+        json_object_set_new(map, "SPARK_HOME", json_string(spark_home));
+        json_object_set_new(map, "SPARK_CONNECT_MODE", json_string("0"));
+        json_object_set_new(map, "_PYSPARK_DRIVER_CONN_INFO_PATH", json_string(conn_path));
+        char **v = calloc(json_object_size(map) + 1, sizeof *v);
+        int r = v ? 0 : -ENOMEM;
+        size_t n = 0;
+        const char *k;
+        json_t *val;
+        json_object_foreach(map, k, val) {
+                if (r == 0 && json_is_string(val) && asprintf(&v[n], "%s=%s", k, json_string_value(val)) >= 0)
+                        n++;
+                else if (r == 0 && json_is_string(val))
+                        r = -ENOMEM;
+        }
+        json_decref(map);
+        if (r < 0) {
+                v[n] = NULL;
+                strv_free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* "true" or "false": what PYSPARK_PIN_THREAD makes of the gateway. */
+static const char *pin_thread(const json_t *env) {
+        const char *v = json_string_value(json_object_get(env, "PYSPARK_PIN_THREAD"));
+        if (!v)
+                v = getenv("PYSPARK_PIN_THREAD");
+        return !v || !strcasecmp(v, "true") ? "true" : "false";
+}
+
+/* ---- one warm JVM ---- */
+
+static struct warm *warm_find(const char *config) {
+        for (struct warm *w = warms; w; w = w->next)
+                if (!strcmp(w->config, config))
+                        return w;
+        return NULL;
+}
+
+static int warm_count(void) {
+        int n = 0;
+        for (struct warm *w = warms; w; w = w->next)
+                n += w->state != W_COLD;
+        return n;
+}
+
+/* Stops the JVM (if any); the slot becomes cold. */
+static void warm_stop(struct warm *w) {
+        ev_timer_stop(wd->loop, &w->poll);
+        ev_timer_stop(wd->loop, &w->idle);
+        if (w->p) {
+                proc_detach(w->p);
+                proc_stop(w->p, PREWARM_STOP_GRACE);
+                w->p = NULL;
+        }
+        if (w->conn_path[0])
+                unlink(w->conn_path);
+        w->conn_path[0] = '\0';
+        w->state = W_COLD;
+        w->pid = 0;
+        explicit_bzero(w->secret, sizeof w->secret);
+}
+
+static struct warm *warm_free(struct warm *w) {
+        warm_stop(w);
+        ev_timer_stop(wd->loop, &w->retry);
+        free(w->config);
+        free(w->key);
+        json_decref(w->spec);
+        free(w);
+        return NULL;
+}
+
+/* A failure: logged; the next launch waits PREWARM_RETRY from the last. */
+static void warm_failed(struct warm *w, const char *what, const char *detail) {
+        log_warnx("prewarm: %s: %s%s%s", w->config, what, detail && *detail ? ": " : "", detail ? detail : "");
+        warm_stop(w);
+        if (++w->failures >= PREWARM_MAX_FAILURES) {
+                log_warnx("prewarm: %s: %d failures in a row; trying again on the next user activity",
+                          w->config, w->failures);
+                w->asleep = true;
+        }
+        double wait = w->launched_at + PREWARM_RETRY - ev_now(wd->loop);
+        ev_timer_set(&w->retry, wait > 0 ? wait : 0, 0);
+        if (!w->asleep)
+                ev_timer_start(wd->loop, &w->retry);
+}
+
+/* The last non-empty output line of p (malloc'd), or NULL. */
+static char *last_line(const struct proc *p) {
+        char *tail = proc_tail(p);
+        if (!tail)
+                return NULL;
+        char *nl;
+        while ((nl = strrchr(tail, '\n')) && !nl[1])
+                *nl = '\0';
+        char *out = strdup(nl ? nl + 1 : tail);
+        free(tail);
+        return out;
+}
+
+static void warm_on_line(void *data, struct proc *p, const char *line) {
+        (void)p;
+        struct warm *w = data;
+        log_debug("prewarm %s: %s", w->config, line);
+}
+
+static void warm_on_exit(void *data, struct proc *p, int status) {
+        struct warm *w = data;
+        char how[64];
+        proc_status_str(status, how, sizeof how);
+        char *line = last_line(p);
+        char what[128];
+        snprintf(what, sizeof what, "the warm driver JVM (pid %d) exited (%s)", (int)w->pid, how);
+        w->p = NULL;
+        warm_failed(w, what, line);
+        free(line);
+        warm_fill();
+}
+
+static const struct proc_cbs warm_cbs = {.on_line = warm_on_line, .on_exit = warm_on_exit};
+
+/* Reads the connection file: 1 ready, 0 not yet, < 0 unusable. */
+static int warm_read_conn(struct warm *w) {
+        int fd = open(w->conn_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        unsigned char buf[8 + PREWARM_SECRET_MAX + 1];
+        ssize_t n = read(fd, buf, sizeof buf);
+        close(fd);
+        if (n < 0)
+                return -errno;
+        int r = prewarm_parse_conn(buf, (size_t)n, &w->port, w->secret);
+        explicit_bzero(buf, sizeof buf);
+        if (r == -EAGAIN)
+                return 0;
+        unlink(w->conn_path);
+        w->conn_path[0] = '\0';
+        return r < 0 ? r : 1;
+}
+
+static void warm_poll_cb(struct ev_loop *loop, ev_timer *t, int revents) {
+        (void)revents;
+        struct warm *w = (struct warm *)((char *)t - offsetof(struct warm, poll));
+        int r = warm_read_conn(w);
+        if (r == 0 && ev_now(loop) - w->launched_at < PREWARM_READY_TIMEOUT)
+                return;
+        ev_timer_stop(loop, t);
+        if (r <= 0) {
+                char *line = w->p ? last_line(w->p) : NULL;
+                warm_failed(w, r == 0 ? "the warm driver JVM did not start in time"
+                                      : "the warm driver JVM wrote an unreadable connection file",
+                            line);
+                free(line);
+                warm_fill();
+                return;
+        }
+        w->state = W_READY;
+        w->failures = 0;
+        ev_timer_set(&w->idle, wd->opts.prewarm_idle, 0);
+        ev_timer_start(loop, &w->idle);
+        log_info("prewarm: %s: driver JVM ready in %.1f s (pid %d)", w->config, ev_now(loop) - w->launched_at,
+                 (int)w->pid);
+}
+
+static void warm_idle_cb(struct ev_loop *loop, ev_timer *t, int revents) {
+        (void)loop, (void)revents;
+        struct warm *w = (struct warm *)((char *)t - offsetof(struct warm, idle));
+        log_info("prewarm: %s: not used for %.0f s: stopping its driver JVM (pid %d)", w->config,
+                 wd->opts.prewarm_idle, (int)w->pid);
+        warm_stop(w);
+        w->asleep = true;
+}
+
+static void warm_retry_cb(struct ev_loop *loop, ev_timer *t, int revents) {
+        (void)loop, (void)revents, (void)t;
+        warm_fill();
+}
+
+/* Starts w's JVM.  Returns 0 or -errno (logged by the caller). */
+static int warm_launch(struct warm *w) {
+        char dir[PATH_MAX];
+        if (snprintf(dir, sizeof dir, "%s/prewarm", wd->opts.state_dir) >= (int)sizeof dir)
+                return -ENAMETOOLONG;
+        int r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        if (snprintf(w->conn_path, sizeof w->conn_path, "%s/conn-%ld-%lu", dir, (long)getpid(), ++conn_seq) >=
+            (int)sizeof w->conn_path)
+                return -ENAMETOOLONG;
+        unlink(w->conn_path);
+        char **argv = NULL, **envp = NULL;
+        r = warm_argv(w->spec, &argv);
+        if (r == 0)
+                r = warm_envp(json_object_get(w->spec, "env"), w->conn_path, &envp);
+        if (r == 0)
+                r = proc_spawn_ex(wd->loop, argv, envp, NULL, PROC_STDIN_PIPE, &warm_cbs, w, &w->p);
+        strv_free(argv);
+        strv_free(envp);
+        if (r < 0) {
+                w->conn_path[0] = '\0';
+                return r;
+        }
+        w->pid = proc_pid(w->p);
+        w->state = W_STARTING;
+        w->launched_at = ev_now(wd->loop);
+        ev_timer_set(&w->poll, PREWARM_POLL, PREWARM_POLL);
+        ev_timer_start(wd->loop, &w->poll);
+        log_info("prewarm: %s: starting a driver JVM (pid %d)", w->config, (int)w->pid);
+        return 0;
+}
+
+/* Whether the machine has the memory for w now (logs the first refusal). */
+static bool warm_mem_ok(struct warm *w) {
+        unsigned long long avail;
+        if (!mem_available(&avail) || prewarm_mem_ok(avail, w->mem))
+                return true;
+        if (!w->mem_logged)
+                log_warnx("prewarm: %s: not keeping a driver JVM ready: %llu MiB available, %llu MiB "
+                          "needed (2 x spark.driver.memory + 512 MiB)",
+                          w->config, avail / MIB, (2 * w->mem) / MIB + 512);
+        w->mem_logged = true;
+        return false;
+}
+
+/* ---- SPARK_HOME ---- */
+
+static bool spark_home_ok(const char *home) {
+        char path[PATH_MAX];
+        return home && home[0] == '/' &&
+               snprintf(path, sizeof path, "%s/bin/spark-submit", home) < (int)sizeof path &&
+               access(path, X_OK) == 0;
+}
+
+static const char *python(void) {
+        const char *py = getenv("SPARKD_PYTHON");
+        return py && *py ? py : "python3";
+}
+
+static void discover_on_line(void *data, struct proc *p, const char *line) {
+        (void)data, (void)p;
+        if (!discover_line)
+                discover_line = strdup(line);
+}
+
+static void discover_on_exit(void *data, struct proc *p, int status) {
+        (void)data;
+        discover = NULL;
+        if (status == 0 && spark_home_ok(discover_line)) {
+                spark_home = discover_line;
+                discover_line = NULL;
+                log_debug("prewarm: SPARK_HOME %s", spark_home);
+                warm_fill();
+                return;
+        }
+        char *line = last_line(p);
+        log_warnx("prewarm: no Spark found by %s -c 'import pyspark' (%s); set SPARK_HOME or "
+                  "SPARKD_PYTHON: no driver is kept ready until the configurations are reloaded",
+                  python(), line && *line ? line : "no output");
+        free(line);
+        free(discover_line);
+        discover_line = NULL;
+        discover_failed = true;
+}
+
+static const struct proc_cbs discover_cbs = {.on_line = discover_on_line, .on_exit = discover_on_exit};
+
+/* True when SPARK_HOME is known; else starts looking (once). */
+static bool spark_home_known(void) {
+        if (spark_home)
+                return true;
+        const char *known = wd->opts.spark_home ? wd->opts.spark_home : getenv("SPARK_HOME");
+        if (spark_home_ok(known)) {
+                spark_home = strdup(known);
+                return spark_home != NULL;
+        }
+        if (discover || discover_failed)
+                return false;
+        char *argv[] = {(char *)python(), "-c",
+                        "import os, pyspark; print(os.path.dirname(os.path.abspath(pyspark.__file__)))",
+                        NULL};
+        int r = proc_spawn(wd->loop, argv, NULL, NULL, &discover_cbs, NULL, &discover);
+        if (r < 0) {
+                log_errno(r, "prewarm: cannot run %s to find Spark", python());
+                discover_failed = true;
+        }
+        return false;
+}
+
+/* ---- the set ---- */
+
+/* Starts what is missing, within the cap, the memory rule and the retry
+ * pacing. */
+static void warm_fill(void) {
+        if (!wd || wd->opts.prewarm_max == 0)
+                return;
+        int n = warm_count();
+        for (struct warm *w = warms; w && n < (int)wd->opts.prewarm_max; w = w->next) {
+                if (w->state != W_COLD || w->asleep || ev_is_active(&w->retry))
+                        continue;
+                double wait = w->failures ? w->launched_at + PREWARM_RETRY - ev_now(wd->loop) : 0;
+                if (wait > 0) {
+                        ev_timer_set(&w->retry, wait, 0);
+                        ev_timer_start(wd->loop, &w->retry);
+                        continue;
+                }
+                if (!spark_home_known())
+                        return; /* discovery calls back */
+                if (!warm_mem_ok(w))
+                        continue;
+                int r = warm_launch(w);
+                if (r < 0) {
+                        w->launched_at = ev_now(wd->loop);
+                        warm_failed(w, "cannot start a driver JVM", strerror(-r));
+                        continue;
+                }
+                w->mem_logged = false;
+                n++;
+        }
+}
+
+static struct warm *warm_new(const struct cfg_entry *e, json_t *spec, char *key) {
+        struct warm *w = calloc(1, sizeof *w);
+        if (!w)
+                return NULL;
+        w->config = strdup(e->name);
+        w->spec = spec;
+        w->key = key;
+        const char *mem = json_string_value(json_object_get(json_object_get(spec, "conf"), "spark.driver.memory"));
+        if (!mem || prewarm_mem_parse(mem, &w->mem) < 0)
+                w->mem = 1ull << 30;
+        ev_init(&w->poll, warm_poll_cb);
+        ev_init(&w->idle, warm_idle_cb);
+        ev_init(&w->retry, warm_retry_cb);
+        if (!w->config) {
+                free(w);
+                return NULL;
+        }
+        return w;
+}
+
+/* Updates (or creates) the slot of e; returns it, detached from the list. */
+static struct warm *warm_update(const struct cfg_entry *e) {
+        json_t *spec = spec_of(e);
+        char *key = key_of(spec);
+        if (!key) {
+                json_decref(spec);
+                return NULL;
+        }
+        struct warm *w = warm_find(e->name);
+        if (w) {
+                for (struct warm **pp = &warms; *pp; pp = &(*pp)->next)
+                        if (*pp == w) {
+                                *pp = w->next;
+                                break;
+                        }
+                w->next = NULL;
+                if (!strcmp(w->key, key)) {
+                        json_decref(spec);
+                        free(key);
+                        return w;
+                }
+                log_info("prewarm: %s: configuration changed: replacing its driver JVM", w->config);
+                w = warm_free(w);
+        }
+        w = warm_new(e, spec, key);
+        if (!w) {
+                json_decref(spec);
+                free(key);
+        }
+        return w;
+}
+
+/* Makes the slots follow d's configurations: new ones, changed ones
+ * replaced, unwanted ones stopped. */
+static void warm_sync(struct sparkd *d) {
+        wd = d;
+        struct warm *list = NULL, **tail = &list;
+        const struct cfg_set *s = d->cfgs;
+        /* the default configuration first: it gets a JVM when the cap is reached */
+        for (int pass = 0; pass < 2 && s && d->opts.prewarm_max > 0; pass++)
+                for (size_t i = 0; i < s->n; i++) {
+                        const struct cfg_entry *e = &s->entries[i];
+                        bool is_def = s->default_name && !strcmp(s->default_name, e->name);
+                        if (is_def != (pass == 0) || !wanted(e))
+                                continue;
+                        struct warm *w = warm_update(e);
+                        if (w) {
+                                *tail = w;
+                                tail = &w->next;
+                        }
+                }
+        while (warms) { /* no longer wanted */
+                struct warm *w = warms;
+                warms = w->next;
+                if (w->state != W_COLD)
+                        log_info("prewarm: %s: no longer pre-warmed: stopping its driver JVM", w->config);
+                warm_free(w);
+        }
+        warms = list;
+}
+
+void prewarm_refresh(struct sparkd *d) {
+        discover_failed = false;
+        warm_sync(d);
+        warm_fill();
+}
+
+void prewarm_touch(struct sparkd *d) {
+        warm_sync(d); /* configurations may have changed through the API */
+        for (struct warm *w = warms; w; w = w->next) {
+                if (w->asleep && w->failures >= PREWARM_MAX_FAILURES)
+                        w->failures = PREWARM_MAX_FAILURES - 1; /* one more try */
+                w->asleep = false;
+                if (w->state == W_READY) {
+                        ev_timer_stop(d->loop, &w->idle);
+                        ev_timer_set(&w->idle, d->opts.prewarm_idle, 0);
+                        ev_timer_start(d->loop, &w->idle);
+                }
+        }
+        warm_fill();
+}
+
+/* True when overrides change a JVM-level property of e's configuration. */
+static bool overrides_jvm(json_t *conf, json_t *overrides) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(overrides, k, v) {
+                if (!prewarm_jvm_level_key(k))
+                        continue;
+                char *a = conf_text(v), *b = conf_text(json_object_get(conf, k));
+                bool same = a && b && !strcmp(a, b);
+                free(a);
+                free(b);
+                if (!same)
+                        return true;
+        }
+        return false;
+}
+
+struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
+                          const struct proc_cbs *cbs, void *data, json_t **ret_handover) {
+        warm_sync(d); /* a configuration changed since its JVM started: not that one */
+        struct warm *w = warm_find(e->name);
+        if (!w || w->state != W_READY || !w->p)
+                return NULL;
+        if (overrides && overrides_jvm(json_object_get(w->spec, "conf"), overrides)) {
+                log_debug("prewarm: %s: the overrides change the JVM: not using the warm driver", w->config);
+                return NULL;
+        }
+        json_t *h = json_pack("{s:i, s:s, s:i, s:s, s:s}", "port", w->port, "secret", w->secret, "pid",
+                              (int)w->pid, "spark_home", spark_home, "pin_thread",
+                              pin_thread(json_object_get(w->spec, "env")));
+        if (!h)
+                return NULL;
+        struct proc *p = w->p;
+        proc_set_owner(p, cbs, data);
+        log_info("prewarm: %s: driver JVM (pid %d) handed to a session", w->config, (int)w->pid);
+        w->p = NULL;
+        warm_stop(w);
+        warm_fill(); /* the next one, in the background */
+        *ret_handover = h;
+        return p;
+}
+
+json_t *prewarm_json(void) {
+        json_t *arr = json_array();
+        for (struct warm *w = warms; w; w = w->next) {
+                const char *st = w->state == W_READY      ? "ready"
+                                 : w->state == W_STARTING ? "starting"
+                                 : w->asleep              ? "idle"
+                                                          : "waiting";
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "config", w->config, "state", st, "pid",
+                                                     w->state != W_COLD ? json_integer(w->pid) : json_null()));
+        }
+        return json_pack("{s:i, s:f, s:o}", "max", wd ? (int)wd->opts.prewarm_max : 0, "idle",
+                         wd ? wd->opts.prewarm_idle : 0.0, "jvms", arr);
+}
+
+void prewarm_stop_all(void) {
+        while (warms) {
+                struct warm *w = warms;
+                warms = w->next;
+                warm_free(w);
+        }
+        if (discover) {
+                proc_detach(discover);
+                proc_stop(discover, 1);
+                discover = NULL;
+        }
+        free(discover_line);
+        discover_line = NULL;
+        free(spark_home);
+        spark_home = NULL;
+}

@@ -1,0 +1,93 @@
+/* prewarm.h — driver JVMs kept ready for `prewarm: true` configurations.
+ *
+ * For every loaded configuration with `prewarm: true`, no `launch` and a
+ * local master (`local` or `local[...]`), the daemon keeps one driver JVM
+ * ready: the command PySpark's launch_gateway would run,
+ *   SPARK_HOME/bin/spark-submit --conf spark.master=M --conf spark.app.name=A
+ *                               [--conf K=V for the configuration's conf] pyspark-shell
+ * with the daemon's environment plus the configuration's env,
+ * SPARK_CONNECT_MODE=0 and _PYSPARK_DRIVER_CONN_INFO_PATH (a file in a
+ * private 0700 directory, read back without blocking once the JVM writes
+ * it, then removed).  Its stdin is a pipe the daemon holds: the gateway
+ * exits at EOF, so it also ends with the daemon.
+ *
+ * A session start takes a ready JVM (prewarm_take): it then belongs to
+ * that session and to no one else, and the next one starts in the
+ * background.  Rules:
+ *  - at most opts.prewarm_max warm (untaken) JVMs in total; 0 disables;
+ *  - an untaken JVM stops after opts.prewarm_idle seconds without
+ *    prewarm_touch(); the next touch starts it again;
+ *  - memory: none is started while MemAvailable (/proc/meminfo) is below
+ *    2 × the configuration's spark.driver.memory (default 1g) + 512 MiB;
+ *    the first refusal is logged, and the rule is checked again at every
+ *    later attempt;
+ *  - a JVM that dies (or never gets ready within PREWARM_READY_TIMEOUT) is
+ *    logged and started again at most once per PREWARM_RETRY seconds;
+ *    after PREWARM_MAX_FAILURES failures in a row only a touch retries;
+ *  - a configuration whose master, app_name, conf or env changed gets a new
+ *    JVM (prewarm_refresh, and prewarm_take checks again);
+ *  - SPARK_HOME: opts.spark_home, else $SPARK_HOME, else the pyspark
+ *    package of $SPARKD_PYTHON (or python3), found asynchronously.
+ * Never blocks the loop (the loop must be the default loop: proc.c).
+ */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "proc.h"
+
+#define PREWARM_IDLE_DEFAULT  900.0 /* seconds */
+#define PREWARM_MAX_DEFAULT   2u
+#define PREWARM_MAX_LIMIT     16u
+#define PREWARM_READY_TIMEOUT 120.0 /* seconds from launch to the connection file */
+#define PREWARM_RETRY         60.0  /* seconds between launches after a failure */
+#define PREWARM_MAX_FAILURES  3
+#define PREWARM_SECRET_MAX    256   /* bytes of the gateway's secret */
+
+/* After the configurations were (re)loaded (start-up, SIGHUP): starts the
+ * missing warm JVMs, replaces those whose configuration changed and stops
+ * those no longer wanted. */
+void prewarm_refresh(struct sparkd *d);
+
+/* The user is active (GET /api/configs, a session start): idle timers
+ * restart, JVMs stopped for idleness start again, and a reload made
+ * meanwhile is picked up.  Cheap when nothing is to do. */
+void prewarm_touch(struct sparkd *d);
+
+/* True for properties only a new JVM can apply: spark.driver.*,
+ * spark.jars*, spark.files*, spark.submit.*, spark.master. */
+bool prewarm_jvm_level_key(const char *key);
+
+/* Hands the ready warm JVM of configuration e to a session, unless none
+ * is ready or overrides (may be NULL) change a JVM-level property.  The
+ * process then reports to cbs/data (static cbs; its stdin pipe stays with
+ * the daemon) and the caller stops it (proc_detach + proc_stop).  Stores
+ * in *ret_handover the kernel's part: {"port", "secret", "pid",
+ * "spark_home", "pin_thread"}.  Returns the process, or NULL. */
+struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
+                          const struct proc_cbs *cbs, void *data, json_t **ret_handover);
+
+/* {"max", "idle", "jvms": [{"config", "state": "starting"|"ready"|"idle"|
+ * "waiting", "pid" (or null)}]} for GET /api/health. */
+json_t *prewarm_json(void);
+
+/* At daemon exit (after the loop): stops every warm JVM (SIGTERM; reaped
+ * by proc_stop_all_sync) and frees everything.  Idempotent. */
+void prewarm_stop_all(void);
+
+/* Pure helpers, exposed for the unit tests. */
+
+/* Parses the gateway's connection file (4-byte big-endian port, 4-byte
+ * big-endian length, that many secret bytes, printable ASCII).  Returns 0,
+ * -EAGAIN when incomplete, or -EINVAL. */
+int prewarm_parse_conn(const unsigned char *buf, size_t len, int *ret_port,
+                       char ret_secret[PREWARM_SECRET_MAX + 1]);
+
+/* A JVM memory size ("600m", "1g", "512" = MiB) in bytes.  Returns 0 or
+ * -EINVAL. */
+int prewarm_mem_parse(const char *s, unsigned long long *ret);
+
+/* True when a JVM of mem bytes may start with avail bytes available. */
+bool prewarm_mem_ok(unsigned long long avail, unsigned long long mem);
