@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "cluster.h"
 #include "kernel.h"
+#include "prewarm.h"
 #include "proc.h"
 #include "session.h"
 #include "log.h"
@@ -49,6 +50,11 @@ static const char usage_text[] =
         "      --idle-timeout SECS    drop connections silent this long (default 30)\n"
         "      --request-timeout SECS drop requests not received within (default 10)\n"
         "      --max-connections N    open connections at most (default 64)\n"
+        "      --prewarm-max N        driver JVMs kept ready for `prewarm: true`\n"
+        "                             configurations, at most (default 2; 0: none)\n"
+        "                             [SPARKD_PREWARM_MAX]\n"
+        "      --prewarm-idle SECS    stop a ready driver JVM not taken for this long\n"
+        "                             (default 900)      [SPARKD_PREWARM_IDLE]\n"
         "      --check-config         load every configuration, print 'configuration OK'\n"
         "                             or each error as FILE:LINE:COL: message; exit 0 or 1\n"
         "      --render-template FILE --context FILE.json\n"
@@ -60,7 +66,7 @@ static const char usage_text[] =
         "Signals: SIGHUP reloads the configurations; SIGTERM and SIGINT finish the requests\n"
         "in flight, remove the socket and exit 0.  See sparkd(8).\n";
 
-enum { OPT_STATE = 256, OPT_PREFIX, OPT_RUNTIME, OPT_START_TIMEOUT, OPT_SPARK_HOME, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION };
+enum { OPT_STATE = 256, OPT_PREFIX, OPT_RUNTIME, OPT_START_TIMEOUT, OPT_SPARK_HOME, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION, OPT_PREWARM_MAX, OPT_PREWARM_IDLE };
 
 struct cli {
         bool check_config;
@@ -85,6 +91,11 @@ static unsigned parse_count(const char *s, const char *what, unsigned max) {
         if (errno || *end || v < 1 || v > max)
                 fatalx("%s: '%s' is not a whole number from 1 to %u", what, s, max);
         return (unsigned)v;
+}
+
+/* --prewarm-max: 0 to PREWARM_MAX_LIMIT, or fatalx. */
+static unsigned parse_prewarm_max(const char *s, const char *what) {
+        return strcmp(s, "0") ? parse_count(s, what, PREWARM_MAX_LIMIT) : 0;
 }
 
 static char *xstrdup(const char *s) {
@@ -172,6 +183,14 @@ static void opts_defaults(struct sparkd_opts *o) {
                                          : xasprintf("%s/.local/share/jupyter/runtime%s", home_dir(), "");
         if (env("SPARKD_VERBOSE") && strcmp(env("SPARKD_VERBOSE"), "0"))
                 o->verbose = true;
+        if (o->prewarm_max == UINT_MAX)
+                o->prewarm_max = env("SPARKD_PREWARM_MAX") ? parse_prewarm_max(env("SPARKD_PREWARM_MAX"),
+                                                                               "SPARKD_PREWARM_MAX")
+                                                           : PREWARM_MAX_DEFAULT;
+        if (o->prewarm_idle < 0)
+                o->prewarm_idle = env("SPARKD_PREWARM_IDLE") ? parse_seconds(env("SPARKD_PREWARM_IDLE"),
+                                                                             "SPARKD_PREWARM_IDLE")
+                                                             : PREWARM_IDLE_DEFAULT;
 }
 
 static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli *cli) {
@@ -188,6 +207,8 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 {"idle-timeout", required_argument, NULL, OPT_IDLE},
                 {"request-timeout", required_argument, NULL, OPT_REQ},
                 {"max-connections", required_argument, NULL, OPT_MAXC},
+                {"prewarm-max", required_argument, NULL, OPT_PREWARM_MAX},
+                {"prewarm-idle", required_argument, NULL, OPT_PREWARM_IDLE},
                 {"check-config", no_argument, NULL, OPT_CHECK},
                 {"render-template", required_argument, NULL, OPT_RENDER},
                 {"context", required_argument, NULL, OPT_CTX},
@@ -200,6 +221,8 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
         o->request_timeout = 10;
         o->max_connections = 64;
         o->start_timeout = 180;
+        o->prewarm_max = UINT_MAX; /* unset: the environment or the default */
+        o->prewarm_idle = -1;
         int ch;
         while ((ch = getopt_long(argc, argv, "s:c:u:i:vh", longopts, NULL)) != -1) {
                 switch (ch) {
@@ -215,6 +238,8 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 case OPT_IDLE: o->idle_timeout = parse_seconds(optarg, "--idle-timeout"); break;
                 case OPT_REQ: o->request_timeout = parse_seconds(optarg, "--request-timeout"); break;
                 case OPT_MAXC: o->max_connections = parse_count(optarg, "--max-connections", 4096); break;
+                case OPT_PREWARM_MAX: o->prewarm_max = parse_prewarm_max(optarg, "--prewarm-max"); break;
+                case OPT_PREWARM_IDLE: o->prewarm_idle = parse_seconds(optarg, "--prewarm-idle"); break;
                 case OPT_CHECK: cli->check_config = true; break;
                 case OPT_RENDER: cli->render_template = optarg; break;
                 case OPT_CTX: cli->context = optarg; break;
@@ -293,6 +318,7 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents) {
         log_info("signal %d: stopping", w->signum);
         sdn_notify("STOPPING=1");
         session_shutdown(d);
+        prewarm_stop_all();
         srv_shutdown(d);
 }
 
@@ -306,6 +332,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents) {
                 log_info("reloaded: %zu configurations, %zu problem(s)", d->cfgs->n, d->cfgs->n_diags);
         for (size_t i = 0; i < d->cfgs->n_diags; i++)
                 log_warnx("%s", d->cfgs->diags[i]);
+        prewarm_refresh(d);
         sdn_notify("READY=1");
 }
 
@@ -344,10 +371,12 @@ static int run(struct sparkd *d) {
         ev_signal_start(d->loop, &shup);
         srv_start(d);
         sdn_notify("READY=1\nSTATUS=serving");
+        prewarm_refresh(d);
         ev_run(d->loop, 0);
         srv_free(d);
         ui_close_all(d->loop);
         session_free_all();
+        prewarm_stop_all();
         cluster_stop_all_sync(5.0);
         proc_stop_all_sync(5.0);
         kernel_global_free();
