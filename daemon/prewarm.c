@@ -51,6 +51,7 @@ static struct proc *discover;
 static char *discover_line;
 static bool discover_failed;
 static unsigned long conn_seq;
+static bool shut;                  /* prewarm_stop_all ran: the daemon is stopping */
 
 static void warm_fill(void);
 
@@ -553,7 +554,7 @@ static bool spark_home_known(void) {
 /* Starts what is missing, within the cap, the memory rule and the retry
  * pacing. */
 static void warm_fill(void) {
-        if (!wd || wd->opts.prewarm_max == 0)
+        if (!wd || shut || wd->opts.prewarm_max == 0)
                 return;
         int n = warm_count();
         for (struct warm *w = warms; w && n < (int)wd->opts.prewarm_max; w = w->next) {
@@ -636,6 +637,8 @@ static struct warm *warm_update(const struct cfg_entry *e) {
  * replaced, unwanted ones stopped. */
 static void warm_sync(struct sparkd *d) {
         wd = d;
+        if (shut)
+                return;
         struct warm *list = NULL, **tail = &list;
         const struct cfg_set *s = d->cfgs;
         /* the default configuration first: it gets a JVM when the cap is reached */
@@ -701,6 +704,8 @@ static bool overrides_jvm(json_t *conf, json_t *overrides) {
 
 struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
                           const struct proc_cbs *cbs, void *data, json_t **ret_handover) {
+        if (shut)
+                return NULL;
         warm_sync(d); /* a configuration changed since its JVM started: not that one */
         struct warm *w = warm_find(e->name);
         if (!w || w->state != W_READY || !w->p)
@@ -739,6 +744,7 @@ json_t *prewarm_json(void) {
 }
 
 void prewarm_stop_all(void) {
+        shut = true;
         while (warms) {
                 struct warm *w = warms;
                 warms = w->next;

@@ -70,6 +70,7 @@ def test_local_start_run_ui_stop(env):
     jobs = env.get(f"/ui/{k.id}/jobs/")
     assert jobs.status == 200
     assert "Spark Jobs" in jobs.text
+    assert "local - Spark Jobs" in jobs.text  # names the app (app_name defaults to the config's name)
     assert f"/user/alice/sparkd/ui/{k.id}/" in jobs.text  # links stay under the prefix
     ex = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/executors")
     assert ex.status == 200
@@ -90,6 +91,8 @@ def test_local_start_run_ui_stop(env):
     status, out, ename = k.run("spark")
     assert ename == "NameError"
     assert k.alive()
+    status, out, _ = k.run("print(6 * 7)")
+    assert status == "ok" and out.strip() == "42"  # the kernel still runs cells
     assert wait_until(lambda: not java_children(k.pid), 30)
     assert env.get(f"/ui/{k.id}/jobs/").status == 404
 
@@ -136,6 +139,8 @@ def test_bad_master_fails_with_message_and_hint(env):
     assert s["error"]["message"].count("\n") == 0
     assert s["error"]["hint"] == "Ask your admin (custom hint)."
     assert k.alive()
+    status, out, _ = k.run("print('still here')")
+    assert out.strip() == "still here"
 
 
 def test_no_pyspark_in_kernel(env, tmp_path):
@@ -322,3 +327,46 @@ def test_daemon_exit_stops_clusters(daemon_factory, tmp_path):
             assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
     finally:
         k.shutdown()
+
+
+PAYLOADS = [
+    "'); import os; os.system('touch SENTINEL') #",
+    '"); open("SENTINEL", "w").close() #',
+    "a\nimport os\nos.system('touch SENTINEL')",
+    "{{ conf }} {% raw %}",
+    '\\"\"\"\'\'\' tricky',
+]
+
+
+def test_injection_stays_literal(env, tmp_path):
+    sentinel = tmp_path / "SENTINEL"
+    payloads = [p.replace("SENTINEL", str(sentinel)) for p in PAYLOADS]
+    conf = {f"spark.sparkd.test.c{i}": p for i, p in enumerate(payloads)}
+    r = env.request("PUT", "/api/configs/evil", {
+        "master": "local[1]", "app_name": payloads[0], "conf": dict(conf, **{"spark.sparkd.test.o": "x"}),
+        "overridable": {"spark.sparkd.test.o": {"type": "string"}}})
+    assert r.status == 200, r
+    k = env.kernel()
+    start(env, k.id, config="evil", overrides={"spark.sparkd.test.o": payloads[1]})
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready", s
+    code = "import json; print(json.dumps({k: spark.conf.get(k) for k in %r}))" % (
+        sorted(list(conf) + ["spark.sparkd.test.o"]),)
+    status, out, _ = k.run(code)
+    got = json.loads(out)
+    for key, value in conf.items():
+        assert got[key] == value
+    assert got["spark.sparkd.test.o"] == payloads[1]
+    status, out, _ = k.run("print(spark.sparkContext.appName == %r)" % payloads[0])
+    assert out.strip() == "True"
+    assert not sentinel.exists()
+
+
+def test_nul_bytes_refused_clearly(env):
+    """NUL cannot travel through C strings: refused with a clear error, nothing written."""
+    r = env.request("PUT", "/api/configs/nul", {"master": "local[1]", "conf": {"spark.x": "a\x00b"}})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json"
+    assert "\\u0000" in r.json()["error"]["message"]
+    assert env.get("/api/configs/nul").status == 404
+    r = env.post("/api/configs/local/render", {"overrides": {"spark.driver.memory": "1g\x00"}})
+    assert r.status == 400
