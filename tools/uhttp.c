@@ -144,7 +144,7 @@ int uhttp_parse(const char *buf, size_t len, int eof, struct uhttp_response *ret
                         return -EPROTO;
                 status = status * 10 + (buf[i] - '0');
         }
-        if (buf[12] != ' ' && buf[12] != '\r')
+        if ((buf[12] != ' ' && buf[12] != '\r') || status < 100 || status > 599)
                 return -EPROTO;
         long long cl = content_length(buf, hl);
         if (cl == -2)

@@ -17,10 +17,25 @@ pytestmark = pytest.mark.browser
 USER = "e2ecarol"
 CHIP = ".jp-StartSpark-chip"
 T_READY = 180_000  # ms: a cold JVM on a 2-core CI machine
+TOP = {"x": 0, "y": 0, "width": 1120, "height": 200}  # menu, toolbar, first cells
+UI_TOP = {"x": 0, "y": 0, "width": 1400, "height": 640}
 
 
-def shot(page, artifacts, name):
+def shot(page, artifacts, name, part=None):
+    """The page, and a small picture of one element (part) for the docs."""
     page.screenshot(path=str(artifacts / f"{name}.png"))
+    if isinstance(part, dict):
+        page.screenshot(path=str(artifacts / f"{name}-part.png"), clip=part)
+    elif part is not None:
+        try:
+            part.screenshot(path=str(artifacts / f"{name}-part.png"))
+        except Exception:  # noqa: BLE001 — the full page is enough
+            pass
+
+
+def top(page):
+    """The notebook's toolbar and first cells, for the docs."""
+    return panel(page)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +126,7 @@ def click_start_and_wait(page, artifacts=None, prefix=None):
     if artifacts is not None:
         try:
             wait_state(page, "starting", 10_000)
-            shot(page, artifacts, f"{prefix}-starting")
+            shot(page, artifacts, f"{prefix}-starting", toolbar(page))
         except AssertionError:
             pass  # a warm driver may be ready before the first frame
     wait_state(page, "ready")
@@ -143,7 +158,7 @@ def test_login_spawn_new_notebook_shows_the_toolbar(ctx):
         assert any((c.get("display_name") or c["name"]) in lab for lab in labels), (c, labels)
     assert select.input_value() == configs["default"] == "local"
     wait_state(page, "not-started", 60_000)
-    shot(page, art, "02-lab-not-started")
+    shot(page, art, "02-lab-not-started", toolbar(page))
 
 
 # 2 ---------------------------------------------------------------------------
@@ -153,10 +168,10 @@ def test_start_ready_and_run_a_job(ctx):
     ctx["click_to_ready"] = [click_start_and_wait(page, art, "03")]
     text = chip(page).inner_text()
     assert text.startswith("Ready"), text
-    shot(page, art, "04-lab-ready")
+    shot(page, art, "04-lab-ready", toolbar(page))
     out = run_cell(page, "spark.range(1000).count()", "1000")
     assert "1000" in out[-1]
-    shot(page, art, "05-lab-count-1000")
+    shot(page, art, "05-lab-count-1000", TOP)
 
 
 # 3 ---------------------------------------------------------------------------
@@ -173,12 +188,13 @@ def test_spark_ui_pages(ctx):
     link = ui.locator('#completedJob-table tbody tr a[href*="/jobs/job/?id="]').first
     expect(link).to_be_visible()
     assert link.get_attribute("href").startswith(f"/user/{USER}/sparkd/ui/")
-    shot(ui, art, "06-ui-jobs")
+    shot(ui, art, "06-ui-jobs", UI_TOP)
     base = ui.url.split("/jobs")[0].rstrip("/") + "/"
     ui.goto(base + "executors/")
     # the table is filled by Spark's JavaScript from the REST API
     expect(ui.locator("#active-executors-table tbody tr").first).to_contain_text("driver", timeout=30_000)
-    shot(ui, art, "07-ui-executors")
+    expect(ui.get_by_text("Loading Executors Page")).to_be_hidden(timeout=30_000)
+    shot(ui, art, "07-ui-executors", UI_TOP)
     ui.goto(base + "environment/")
     expect(ui.locator("body")).to_contain_text("spark.driver.memory", timeout=30_000)
     shot(ui, art, "08-ui-environment")
@@ -211,10 +227,10 @@ def test_gear_overrides_and_bounds(ctx):
     expect(dialog).to_be_visible()
     err = dialog.locator(".jp-StartSpark-field.jp-mod-invalid .jp-StartSpark-error")
     expect(err).to_contain_text(re.compile(r"8g|at most|bound|max", re.I))
-    shot(page, art, "10-gear-out-of-bounds")
+    shot(page, art, "10-gear-out-of-bounds", dialog.locator(".jp-Dialog-content"))
     dialog.locator('input[name="spark.driver.memory"]').fill("2g")
     expect(dialog.locator(".jp-StartSpark-field.jp-mod-invalid")).to_have_count(0)
-    shot(page, art, "11-gear-2g")
+    shot(page, art, "11-gear-2g", dialog.locator(".jp-Dialog-content"))
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     expect(page.locator(".jp-Dialog")).to_have_count(0)
     wait_state(page, "ready")
@@ -228,7 +244,7 @@ def test_stop_leaves_the_kernel_alive(ctx):
     page, art = ctx["page"], ctx["artifacts"]
     toolbar(page).locator(".jp-StartSpark-stop").click()
     wait_state(page, "not-started", 60_000)
-    shot(page, art, "12-lab-stopped")
+    shot(page, art, "12-lab-stopped", toolbar(page))
     out = run_cell(page, "spark", "NameError")
     assert "NameError" in "".join(out)
     out = run_cell(page, "print(6 * 7)", "42")  # the kernel is alive
@@ -243,7 +259,28 @@ def test_reload_while_ready_shows_ready(ctx):
     page.reload()
     expect(toolbar(page)).to_be_visible(timeout=60_000)
     wait_state(page, "ready", 60_000)
-    shot(page, art, "13-lab-reloaded-ready")
+    shot(page, art, "13-lab-reloaded-ready", toolbar(page))
+    dark_theme_shot(page, art)
+
+
+def dark_theme_shot(page, art):
+    """The ready toolbar in JupyterLab's dark theme (a picture for the docs,
+    not a check), then back to the light theme."""
+    def theme(name):
+        page.get_by_role("menuitem", name="Settings").click()
+        page.get_by_role("menuitem", name="Theme").hover()
+        page.get_by_role("menuitem", name=name, exact=True).click()
+        page.wait_for_timeout(1500)
+    try:
+        theme("JupyterLab Dark")
+        shot(page, art, "13-lab-ready-dark", TOP)
+    except Exception as e:  # noqa: BLE001
+        print(f"dark theme screenshot skipped: {e}")
+    finally:
+        try:
+            theme("JupyterLab Light")
+        except Exception:  # noqa: BLE001
+            page.keyboard.press("Escape")
 
 
 # 7 ---------------------------------------------------------------------------
@@ -256,7 +293,7 @@ def test_second_notebook_gets_a_lazy_spark(ctx):
     wait_state(page, "not-started", 60_000)
     out = run_cell(page, "spark.range(3).count()", "3", timeout=T_READY)
     assert out[-1].strip().endswith("3"), out
-    shot(page, art, "14-lab-second-notebook-lazy")
+    shot(page, art, "14-lab-second-notebook-lazy", TOP)
 
 
 # click→ready, median of 5 (figures, not assertions) --------------------------
@@ -321,12 +358,12 @@ def test_failing_configuration_shows_message_and_hint(ctx):
     wait_state(page, "failed", T_READY)
     text = chip(page).inner_text()
     assert text.startswith("Failed"), text
-    shot(page, art, "15-lab-failed")
+    shot(page, art, "15-lab-failed", toolbar(page))
     chip(page).click()
     dialog = page.locator(".jp-Dialog")
     expect(dialog.locator(".jp-StartSpark-detailsMessage")).not_to_be_empty()
     expect(dialog.locator(".jp-StartSpark-detailsHint")).to_contain_text("Hint")
-    shot(page, art, "16-lab-failed-details")
+    shot(page, art, "16-lab-failed-details", dialog.locator(".jp-Dialog-content"))
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
 
 
@@ -344,7 +381,7 @@ def test_notebook7_start_run_stop(ctx):
     expect(select).to_be_enabled(timeout=60_000)
     select.select_option("local")
     click_start_and_wait(page, art, "18-nb7")
-    shot(page, art, "19-nb7-ready")
+    shot(page, art, "19-nb7-ready", TOP)
     out = run_cell(page, "spark.range(1000).count()", "1000")
     assert "1000" in out[-1]
     toolbar(page).locator(".jp-StartSpark-stop").click()

@@ -101,6 +101,8 @@ class Daemon:
         self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         # clusters the daemon launches use the pyspark of the tests' Python
         self.env.setdefault("SPARKD_PYTHON", sys.executable)
+        # no warm driver JVMs unless a test asks (test_prewarm.py passes --prewarm-max)
+        self.env.setdefault("SPARKD_PREWARM_MAX", "0")
         self.proc = None
         self.log_path = self.base / f"sparkd-{time.monotonic_ns()}.log"
 

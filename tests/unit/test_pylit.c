@@ -50,6 +50,28 @@ static void test_float_repr(void **state) {
                 expect_float(cases[i].d, cases[i].want);
 }
 
+/* tests/data/pylit/floats.txt: each line a C99 hex float and CPython's
+ * repr() of it (random bit patterns, short decimals, edge cases). */
+static void test_float_repr_file(void **state) {
+        (void)state;
+        FILE *f = fopen("tests/data/pylit/floats.txt", "re");
+        char line[128], want[64];
+        int cases = 0;
+        assert_non_null(f);
+        while (fgets(line, sizeof line, f)) {
+                char *sp = strchr(line, ' ');
+                if (line[0] == '#' || !sp)
+                        continue;
+                double d = strtod(line, NULL);
+                snprintf(want, sizeof want, "%s", sp + 1);
+                want[strcspn(want, "\n")] = '\0';
+                expect_float(d, want);
+                cases++;
+        }
+        fclose(f);
+        assert_true(cases > 1000);
+}
+
 /* The literal of the JSON text json (decoded with jansson). */
 static void expect_lit(const char *json, const char *want, size_t want_len) {
         json_t *v = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
@@ -129,7 +151,8 @@ static void test_appends(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_float_repr),   cmocka_unit_test(test_scalars),
+                cmocka_unit_test(test_float_repr),   cmocka_unit_test(test_float_repr_file),
+                cmocka_unit_test(test_scalars),
                 cmocka_unit_test(test_string_escapes), cmocka_unit_test(test_containers),
                 cmocka_unit_test(test_limit),        cmocka_unit_test(test_appends),
         };

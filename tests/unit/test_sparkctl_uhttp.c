@@ -66,6 +66,8 @@ static void test_malformed(void **state) {
                 "HTTP/2 200 OK\r\n\r\n",
                 "HTTP/1.1 2x0 OK\r\n\r\n",
                 "HTTP/1.1 200OK\r\n\r\n",
+                "HTTP/1.1 020 O\r\n\r\n", /* found by fuzz_uhttp: statuses are 100..599 */
+                "HTTP/1.1 600 X\r\n\r\n",
                 "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
                 "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
         };

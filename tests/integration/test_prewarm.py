@@ -1,0 +1,219 @@
+"""Pre-warmed driver JVMs (issue 6): real daemon, real ipykernels, real PySpark."""
+import os
+import re
+import shutil
+import signal
+import time
+
+import pytest
+
+from conftest import ROOT
+from kernels import Kernel, java_children, wait_until
+from test_sessions import start, wait_state
+
+pyspark = pytest.importorskip("pyspark")
+
+CONFIG = """\
+name: local
+default: true
+master: local[2]
+conf:
+  spark.driver.memory: 600m
+  spark.sql.shuffle.partitions: 4
+  spark.ui.showConsoleProgress: false
+overridable:
+  spark.driver.memory:
+    type: memory
+    min: 512m
+    max: 2g
+  spark.sql.shuffle.partitions:
+    type: int
+    min: 1
+    max: 100
+prewarm: true
+"""
+
+READY = re.compile(r"prewarm: local: driver JVM ready in [0-9.]+ s \(pid (\d+)\)")
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def make_env(daemon_factory, tmp_path, *args):
+    admin = tmp_path / "admin"
+    (admin / "templates").mkdir(parents=True)
+    shutil.copy(ROOT / "configs" / "templates" / "default.py.j2", admin / "templates")
+    (admin / "local.yaml").write_text(CONFIG)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    d = daemon_factory(admin_dirs=[admin], extra_args=[
+        "--runtime-dir", str(runtime), "--start-timeout", "150",
+        "--public-prefix", "/user/alice/sparkd", "--prewarm-max", "2", *args]).start()
+    kernels = []
+
+    def kernel(**kw):
+        k = Kernel(runtime, d.ipython, **kw)
+        kernels.append(k)
+        return k
+
+    d.kernel = kernel
+    d.kernels = kernels
+    return d
+
+
+@pytest.fixture
+def env(daemon_factory, tmp_path):
+    d = make_env(daemon_factory, tmp_path)
+    yield d
+    for k in d.kernels:
+        k.shutdown()
+
+
+def warm_pids(d):
+    """PIDs of the warm JVMs that became ready, in order."""
+    return [int(p) for p in READY.findall(d.output())]
+
+
+def wait_warm(d, n=1, timeout=90):
+    """Waits until n warm JVMs became ready; returns the n-th one's pid."""
+    assert wait_until(lambda: len(warm_pids(d)) >= n, timeout), d.output()
+    return warm_pids(d)[n - 1]
+
+
+def run_ok(k, code):
+    status, out, ename = k.run(code)
+    assert status == "ok", (ename, out)
+    return out.strip()
+
+
+def test_prewarmed_start_uses_the_daemons_jvm(env, tmp_path):
+    pid = wait_warm(env)
+    assert pid in java_children(env.proc.pid)
+    k = env.kernel()
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    (work / "rel.txt").write_text("a\nb\n")
+    run_ok(k, f"import os; os.chdir({str(work)!r})")
+    start(env, k.id, overrides={"spark.sql.shuffle.partitions": 7})
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready", s
+    assert s["prewarmed"] is True and s["jvm_pid"] == pid
+    assert run_ok(k, "print(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())") == str(pid)
+    assert run_ok(k, "print(spark.conf.get('spark.driver.memory'))") == "600m"
+    assert run_ok(k, "print(spark.conf.get('spark.sql.shuffle.partitions'))") == "7"
+    assert run_ok(k, "print(spark.range(10).count())") == "10"
+    assert run_ok(k, "print(sc.parallelize(range(6), 2).map(lambda x: x * x).sum())") == "55"
+    # relative paths resolve against the kernel's directory, as with its own JVM
+    assert run_ok(k, "print(spark.read.text('rel.txt').count())") == "2"
+    assert java_children(k.pid) == []  # the kernel launched no JVM
+    assert "PYSPARK_GATEWAY_PORT" not in run_ok(k, "import os; print(sorted(os.environ))")
+    # the Spark UI under the prefix
+    jobs = env.get(f"/ui/{k.id}/jobs/")
+    assert jobs.status == 200 and "Spark Jobs" in jobs.text
+    assert f"/user/alice/sparkd/ui/{k.id}/" in jobs.text
+    assert env.get(f"/ui/{k.id}/executors/").status == 200
+    # the next warm JVM starts in the background
+    nxt = wait_warm(env, 2)
+    assert nxt != pid and nxt in java_children(env.proc.pid)
+
+
+def test_second_kernel_gets_another_jvm_and_stop_ends_it(env):
+    first = wait_warm(env)
+    k1 = env.kernel()
+    start(env, k1.id)
+    s1 = wait_state(env, k1.id)
+    assert s1["state"] == "ready" and s1["jvm_pid"] == first
+    second = wait_warm(env, 2)
+    k2 = env.kernel()
+    start(env, k2.id)
+    s2 = wait_state(env, k2.id)
+    assert s2["state"] == "ready" and s2["prewarmed"], s2
+    assert s2["jvm_pid"] == second != first
+    assert run_ok(k2, "print(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())") == str(second)
+    assert run_ok(k1, "print(spark.range(5).count())") == "5"
+    # stop: the handed-over JVM goes, the kernel stays
+    assert env.request("DELETE", f"/api/sessions/{k1.id}").status == 202
+    assert wait_state(env, k1.id, ("stopped",))["reason"] == "stopped"
+    assert wait_until(lambda: not pid_alive(first), 30)
+    assert k1.alive() and run_ok(k2, "print(spark.range(3).count())") == "3"
+    # a new start in the same kernel works again (a new JVM)
+    start(env, k1.id)
+    s = wait_state(env, k1.id)
+    assert s["state"] == "ready", s
+    assert run_ok(k1, "print(spark.range(4).count())") == "4"
+    # the daemon stops: no JVM of its own is left
+    wait_warm(env, 3)
+    pids = set(warm_pids(env))
+    env.stop()
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids), 20)
+    assert java_children(env.proc.pid) == []
+
+
+def test_restart_in_same_kernel_replaces_the_jvm(env):
+    first = wait_warm(env)
+    k = env.kernel()
+    start(env, k.id)
+    assert wait_state(env, k.id)["jvm_pid"] == first
+    second = wait_warm(env, 2)
+    start(env, k.id, restart=True)
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready" and s["jvm_pid"] == second, s
+    assert run_ok(k, "print(spark.range(6).count())") == "6"
+    assert wait_until(lambda: not pid_alive(first), 30)
+
+
+def test_jvm_override_starts_cold(env):
+    pid = wait_warm(env)
+    k = env.kernel()
+    start(env, k.id, overrides={"spark.driver.memory": "700m"})
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready", s
+    assert s["prewarmed"] is False and s["jvm_pid"] is None
+    assert run_ok(k, "print(spark.conf.get('spark.driver.memory'))") == "700m"
+    own = java_children(k.pid)
+    assert own and pid not in own
+    assert pid_alive(pid)  # still warm for the next start
+    k2 = env.kernel()  # the same value as the configuration's is no override
+    start(env, k2.id, overrides={"spark.driver.memory": "600m"})
+    s2 = wait_state(env, k2.id)
+    assert s2["state"] == "ready" and s2["jvm_pid"] == pid, s2
+
+
+def test_idle_warm_jvm_is_reaped_then_rewarmed(daemon_factory, tmp_path):
+    d = make_env(daemon_factory, tmp_path, "--prewarm-idle", "3")
+    try:
+        pid = wait_warm(d)
+        assert wait_until(lambda: not pid_alive(pid), 20), d.output()
+        assert "not used for 3 s" in d.output()
+        time.sleep(1)
+        assert java_children(d.proc.pid) == []
+        assert len(warm_pids(d)) == 1  # not restarted by itself
+        # user activity brings it back; a start meanwhile is cold
+        k = d.kernel()
+        start(d, k.id)
+        s = wait_state(d, k.id)
+        assert s["state"] == "ready" and s["prewarmed"] is False, s
+        wait_warm(d, 2)
+    finally:
+        for k in d.kernels:
+            k.shutdown()
+
+
+def test_prewarm_max_zero_keeps_none(daemon_factory, tmp_path):
+    d = make_env(daemon_factory, tmp_path, "--prewarm-max", "0")
+    time.sleep(4)
+    assert java_children(d.proc.pid) == []
+    assert "prewarm" not in d.output()
+
+
+def test_daemon_killed_leaves_no_warm_jvm(daemon_factory, tmp_path):
+    d = make_env(daemon_factory, tmp_path)
+    pid = wait_warm(d)
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    assert wait_until(lambda: not pid_alive(pid), 20)
