@@ -280,7 +280,6 @@ static void conn_maybe_continue(struct conn *c) {
         const char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
         if (!end)
                 return;
-        size_t head = (size_t)(end - c->in);
         for (const char *p = c->in; p && p < end; p = memchr(p, '\n', (size_t)(end - p))) {
                 if (*p == '\n')
                         p++;
@@ -295,7 +294,6 @@ static void conn_maybe_continue(struct conn *c) {
                         }
                 }
         }
-        (void)head;
         c->continued = true;
 }
 
