@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zmq.h>
 
+#include "dl.h"
 #include "fsutil.h"
 
 #define KERNEL_NUDGE_FIRST    0.002 /* seconds to the second nudge; doubles each time */
@@ -75,13 +75,25 @@ int kernel_global_init(void) {
         kmsg_uuid4(st.rnd, kses);
         struct passwd *pw = getpwuid(geteuid());
         snprintf(kuser, sizeof kuser, "%s", pw ? pw->pw_name : "sparkd");
-        kctx = zmq_ctx_new();
+        return 0;
+}
+
+/* The ZeroMQ context, made with the first kernel (libzmq and libcrypto are
+ * loaded then: an idle daemon maps neither).  Returns 0, or -ELIBACC with
+ * the reason in dl_error(), or -errno. */
+static int kernel_zmq_init(void) {
+        int r;
+        if (kctx)
+                return 0;
+        if ((r = dl_zmq_load()) < 0 || (r = dl_crypto_load()) < 0)
+                return r;
+        kctx = dlz.zmq_ctx_new();
         return kctx ? 0 : -errno;
 }
 
 void kernel_global_free(void) {
         if (kctx)
-                zmq_ctx_term(kctx);
+                dlz.zmq_ctx_term(kctx);
         kctx = NULL;
 }
 
@@ -109,20 +121,20 @@ static int ksock_open(struct kernel *k, enum ksock which, int type, enum kmsg_ch
         int r = kmsg_conn_endpoint(&k->conn, ch, ep, sizeof ep);
         if (r < 0)
                 return r;
-        z->s = zmq_socket(kctx, type);
+        z->s = dlz.zmq_socket(kctx, type);
         if (!z->s)
                 return -errno;
         int zero = 0, one = 1;
-        zmq_setsockopt(z->s, ZMQ_LINGER, &zero, sizeof zero);
+        dlz.zmq_setsockopt(z->s, ZMQ_LINGER, &zero, sizeof zero);
         if (strchr(k->conn.ip, ':') && !k->conn.ipc)
-                zmq_setsockopt(z->s, ZMQ_IPV6, &one, sizeof one);
+                dlz.zmq_setsockopt(z->s, ZMQ_IPV6, &one, sizeof one);
         if (type == ZMQ_SUB)
-                zmq_setsockopt(z->s, ZMQ_SUBSCRIBE, "", 0);
-        if (zmq_connect(z->s, ep) < 0)
+                dlz.zmq_setsockopt(z->s, ZMQ_SUBSCRIBE, "", 0);
+        if (dlz.zmq_connect(z->s, ep) < 0)
                 return -errno;
         int fd;
         size_t fdsz = sizeof fd;
-        if (zmq_getsockopt(z->s, ZMQ_FD, &fd, &fdsz) < 0)
+        if (dlz.zmq_getsockopt(z->s, ZMQ_FD, &fd, &fdsz) < 0)
                 return -errno;
         z->which = which;
         z->k = k;
@@ -136,7 +148,7 @@ static void ksock_close(struct kernel *k, enum ksock which) {
         if (!z->s)
                 return;
         ev_io_stop(k->loop, &z->io);
-        zmq_close(z->s);
+        dlz.zmq_close(z->s);
         z->s = NULL;
 }
 
@@ -145,7 +157,7 @@ static int ksend(struct kernel *k, enum ksock which, const struct kmsg_wire *w) 
         void *s = k->socks[which].s;
         for (size_t i = 0; i < w->n; i++) {
                 int flags = ZMQ_DONTWAIT | (i + 1 < w->n ? ZMQ_SNDMORE : 0);
-                if (zmq_send(s, w->frames[i].data, w->frames[i].len, flags) < 0)
+                if (dlz.zmq_send(s, w->frames[i].data, w->frames[i].len, flags) < 0)
                         return -errno;
         }
         return 0;
@@ -278,22 +290,22 @@ static int krecv(void *s, zmq_msg_t *parts, size_t max) {
         while (more) {
                 zmq_msg_t tmp;
                 zmq_msg_t *dst = n < max ? &parts[n] : &tmp;
-                zmq_msg_init(dst);
-                if (zmq_msg_recv(dst, s, ZMQ_DONTWAIT) < 0) {
-                        zmq_msg_close(dst);
+                dlz.zmq_msg_init(dst);
+                if (dlz.zmq_msg_recv(dst, s, ZMQ_DONTWAIT) < 0) {
+                        dlz.zmq_msg_close(dst);
                         if (n == 0 && errno == EAGAIN)
                                 return 0;
                         break;
                 }
-                more = zmq_msg_more(dst);
+                more = dlz.zmq_msg_more(dst);
                 if (n < max)
                         n++;
                 else
-                        zmq_msg_close(&tmp), n = max + 1;
+                        dlz.zmq_msg_close(&tmp), n = max + 1;
         }
         if (n > max) {
                 for (size_t i = 0; i < max; i++)
-                        zmq_msg_close(&parts[i]);
+                        dlz.zmq_msg_close(&parts[i]);
                 return -1;
         }
         return (int)n;
@@ -303,7 +315,7 @@ static int krecv(void *s, zmq_msg_t *parts, size_t max) {
 static void kernel_dispatch(struct kernel *k, enum ksock which, zmq_msg_t *parts, int n) {
         struct kmsg_frame frames[KMSG_MAX_FRAMES];
         for (int i = 0; i < n; i++)
-                frames[i] = (struct kmsg_frame){zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i])};
+                frames[i] = (struct kmsg_frame){dlz.zmq_msg_data(&parts[i]), dlz.zmq_msg_size(&parts[i])};
         struct kmsg *m = NULL;
         if (kmsg_decode(frames, (size_t)n, &k->conn.key, &m, NULL) < 0) {
                 kdropped++;
@@ -329,7 +341,7 @@ static void kernel_drain(struct kernel *k, enum ksock which) {
         while (!k->closing && k->socks[which].s) {
                 int events = 0;
                 size_t sz = sizeof events;
-                if (zmq_getsockopt(k->socks[which].s, ZMQ_EVENTS, &events, &sz) < 0 ||
+                if (dlz.zmq_getsockopt(k->socks[which].s, ZMQ_EVENTS, &events, &sz) < 0 ||
                     !(events & ZMQ_POLLIN))
                         break;
                 zmq_msg_t parts[KMSG_MAX_FRAMES];
@@ -345,7 +357,7 @@ static void kernel_drain(struct kernel *k, enum ksock which) {
                 else
                         kernel_dispatch(k, which, parts, n);
                 for (int i = 0; i < n; i++)
-                        zmq_msg_close(&parts[i]);
+                        dlz.zmq_msg_close(&parts[i]);
         }
         k->depth--;
         kernel_maybe_free(k);
@@ -418,7 +430,7 @@ static void kernel_hb_cb(struct ev_loop *loop, ev_timer *w, int revents) {
                 if (ksock_open(k, KS_HB, ZMQ_REQ, KMSG_HB) < 0)
                         return;
         }
-        k->hb_waiting = zmq_send(k->socks[KS_HB].s, "ping", 4, ZMQ_DONTWAIT) == 4;
+        k->hb_waiting = dlz.zmq_send(k->socks[KS_HB].s, "ping", 4, ZMQ_DONTWAIT) == 4;
         kernel_drain(k, KS_HB);
 }
 
@@ -452,7 +464,11 @@ int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
         }
         k->cbs = *cbs;
         k->data = data;
-        if ((r = ksock_open(k, KS_SHELL, ZMQ_DEALER, KMSG_SHELL)) < 0 ||
+        if ((r = kernel_zmq_init()) == -ELIBACC) {
+                *ret_err = strdup(dl_error());
+                goto err_quiet;
+        }
+        if (r < 0 || (r = ksock_open(k, KS_SHELL, ZMQ_DEALER, KMSG_SHELL)) < 0 ||
             (r = ksock_open(k, KS_CONTROL, ZMQ_DEALER, KMSG_CONTROL)) < 0 ||
             (r = ksock_open(k, KS_IOPUB, ZMQ_SUB, KMSG_IOPUB)) < 0 ||
             (r = ksock_open(k, KS_HB, ZMQ_REQ, KMSG_HB)) < 0)

@@ -1,15 +1,14 @@
 #include "kmsg.h"
 
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/types.h>
+
+#include "dl.h"
 
 /* ---- owned bytes ---- */
 
@@ -219,22 +218,25 @@ int kmsg_sign(const struct kmsg_key *key, const struct kmsg_frame parts[4],
         static const char hex[] = "0123456789abcdef";
         unsigned char md[32];
         size_t mdlen = 0;
-        int r = -EIO;
-        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+        int r = dl_crypto_load();
+        if (r < 0)
+                return r;
+        r = -EIO;
+        EVP_MAC *mac = dlc.EVP_MAC_fetch(NULL, "HMAC", NULL);
+        EVP_MAC_CTX *ctx = mac ? dlc.EVP_MAC_CTX_new(mac) : NULL;
         OSSL_PARAM params[] = {
-                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-                OSSL_PARAM_construct_end(),
+                dlc.OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                dlc.OSSL_PARAM_construct_end(),
         };
         if (!ctx)
                 goto out;
-        if (!EVP_MAC_init(ctx, key->data, key->len, params))
+        if (!dlc.EVP_MAC_init(ctx, key->data, key->len, params))
                 goto out;
         for (int i = 0; i < 4; i++) {
-                if (parts[i].len && !EVP_MAC_update(ctx, parts[i].data, parts[i].len))
+                if (parts[i].len && !dlc.EVP_MAC_update(ctx, parts[i].data, parts[i].len))
                         goto out;
         }
-        if (!EVP_MAC_final(ctx, md, &mdlen, sizeof md) || mdlen != sizeof md)
+        if (!dlc.EVP_MAC_final(ctx, md, &mdlen, sizeof md) || mdlen != sizeof md)
                 goto out;
         for (size_t i = 0; i < sizeof md; i++) {
                 out[2 * i] = hex[md[i] >> 4];
@@ -243,8 +245,8 @@ int kmsg_sign(const struct kmsg_key *key, const struct kmsg_frame parts[4],
         out[KMSG_SIG_LEN] = '\0';
         r = 0;
 out:
-        EVP_MAC_CTX_free(ctx);
-        EVP_MAC_free(mac);
+        dlc.EVP_MAC_CTX_free(ctx);
+        dlc.EVP_MAC_free(mac);
         return r;
 }
 
@@ -342,7 +344,7 @@ static int verify(const struct kmsg_key *key, const struct kmsg_frame *sig,
         int r = kmsg_sign(key, parts, want);
         if (r < 0)
                 return fail(err, r, "cannot compute the HMAC");
-        if (sig->len != KMSG_SIG_LEN || CRYPTO_memcmp(sig->data, want, KMSG_SIG_LEN) != 0)
+        if (sig->len != KMSG_SIG_LEN || dlc.CRYPTO_memcmp(sig->data, want, KMSG_SIG_LEN) != 0)
                 return fail(err, KMSG_EBADSIG, "signature does not match");
         return 0;
 }

@@ -143,7 +143,7 @@ int kmsg_decode(const struct kmsg_frame *frames, size_t n, const struct kmsg_key
 
 /* The hex HMAC-SHA256 of parts[0..3] concatenated, keyed with key (len > 0),
  * into out (KMSG_SIG_LEN chars + NUL).  Returns 0 or -ENOMEM / -EIO on an
- * OpenSSL failure. */
+ * OpenSSL failure, -ELIBACC when libcrypto cannot be loaded (see dl.h). */
 int kmsg_sign(const struct kmsg_key *key, const struct kmsg_frame parts[4],
               char out[KMSG_SIG_LEN + 1]);
 

@@ -724,7 +724,10 @@ struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *o
         log_info("prewarm: %s: driver JVM (pid %d) handed to a session", w->config, (int)w->pid);
         w->p = NULL;
         warm_stop(w);
-        warm_fill(); /* the next one, in the background */
+        /* the next one in the background, once the session's start (on the
+         * same cores) is likely done */
+        ev_timer_set(&w->retry, PREWARM_REFILL_DELAY, 0);
+        ev_timer_start(d->loop, &w->retry);
         *ret_handover = h;
         return p;
 }

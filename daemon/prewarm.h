@@ -44,6 +44,9 @@
 #define PREWARM_READY_TIMEOUT 120.0 /* seconds from launch to the connection file */
 #define PREWARM_RETRY         60.0  /* seconds between launches after a failure */
 #define PREWARM_MAX_FAILURES  3
+#ifndef PREWARM_REFILL_DELAY
+#define PREWARM_REFILL_DELAY  8.0   /* seconds from a handover to the next launch */
+#endif
 #define PREWARM_SECRET_MAX    256   /* bytes of the gateway's secret */
 
 /* After the configurations were (re)loaded (start-up, SIGHUP): starts the

@@ -145,9 +145,11 @@ static int no_attribute(struct val obj, const char *name, size_t len, struct val
         return mkundef(ret, "%s has no attribute '%.*s'", desc, (int)(len > 60 ? 60 : len), name);
 }
 
-/* obj.name: an attribute (a method) first, then obj["name"]. */
-static int get_attr(struct val obj, const char *name, struct val *ret) {
-        int m = tmethod_lookup(obj, name);
+/* obj.name: an attribute (a method) first, then obj["name"].  methods is
+ * the node's table of name per receiver kind, or NULL to look name up. */
+static int get_attr(struct val obj, const char *name, const signed char *methods, struct val *ret) {
+        int rk = tmethod_recv(obj);
+        int m = rk < 0 ? -1 : methods ? methods[rk] : tmethod_resolve(rk, name);
         json_t *j;
         if (m >= 0) {
                 *ret = (struct val){json_incref(obj.j), VK_METHOD, (unsigned char)m};
@@ -203,7 +205,7 @@ static int get_item(struct val obj, struct val key, struct val *ret) {
                         return 0;
                 }
                 if (strlen(json_string_value(key.j)) == json_string_length(key.j))
-                        return get_attr(obj, json_string_value(key.j), ret);
+                        return get_attr(obj, json_string_value(key.j), NULL, ret);
                 return no_attribute(obj, json_string_value(key.j), json_string_length(key.j), ret);
         }
         if (int_key && is_indexable(obj) && norm_index(k, json_array_size(obj.j), &idx)) {
@@ -239,7 +241,7 @@ static int eval_attr_item(struct rctx *rc, const struct node *n, struct val *ret
                 val_clear(&obj);
                 return r;
         }
-        r = n->kind == N_ATTR ? get_attr(obj, n->name, ret) : get_item(obj, key, ret);
+        r = n->kind == N_ATTR ? get_attr(obj, n->name, n->methods, ret) : get_item(obj, key, ret);
         val_clear(&obj);
         val_clear(&key);
         return r < 0 ? rfail(rc, n, r, "") : r;
@@ -811,6 +813,7 @@ int tmpl_compile(const char *src, size_t len, tmpl **ret, struct tmpl_err *err) 
         }
         if ((r = tlex(&t->arena, src, len, &toks, &ntoks, err)) < 0 || (r = tparse(t, toks, ntoks, err)) < 0)
                 goto err;
+        t->out_hint = len + len / 2 + 64;
         *ret = t;
         return 0;
 err:
@@ -824,6 +827,12 @@ int tmpl_render(const tmpl *t, json_t *ctx, char **ret_out, size_t *ret_len, str
         int r;
         if (!json_is_object(ctx))
                 return terr(err, 1, 1, -EINVAL, "the context is not a JSON object");
+        /* Most outputs are about the template's size: one allocation instead
+         * of a series of reallocs (the strbuf grows from there if needed). */
+        if ((rc.out.buf = malloc(t->out_hint))) {
+                rc.out.cap = t->out_hint;
+                rc.out.buf[0] = '\0';
+        }
         r = exec_body(&rc, &t->body);
         frame_clear(&top);
         if (r >= 0) {

@@ -989,19 +989,32 @@ static int name_in(const char *name, const char *list) {
         return 0;
 }
 
-int tmethod_lookup(struct val v, const char *name) {
+int tmethod_recv(struct val v) {
+        if (v.kind == VK_PLAIN && json_is_object(v.j))
+                return RK_DICT;
+        if (val_isstr(v))
+                return v.kind == VK_SAFE ? RK_SAFE : RK_STR;
+        if (v.kind == VK_PLAIN && json_is_array(v.j))
+                return RK_LIST;
+        if (v.kind == VK_LOOP)
+                return RK_LOOP;
+        return -1;
+}
+
+int tmethod_resolve(int rk, const char *name) {
         static const char *const dict_ids[] = {"items", "keys", "values", "get"};
         static const char *const str_ids[] = {"upper", "lower", "strip", "startswith", "endswith", "replace"};
         static const int str_m[] = {M_UPPER, M_LOWER, M_STRIP, M_STARTSWITH, M_ENDSWITH, M_REPLACE};
-        if (v.kind == VK_PLAIN && json_is_object(v.j)) {
+        switch (rk) {
+        case RK_DICT:
                 for (int k = 0; k < 4; k++)
                         if (strcmp(name, dict_ids[k]) == 0)
                                 return M_ITEMS + k;
                 return name_in(name, "pop popitem setdefault update clear copy fromkeys") ? M_UNSUPPORTED : -1;
-        }
-        if (val_isstr(v)) {
+        case RK_STR:
+        case RK_SAFE:
                 for (int k = 0; k < 6; k++)
-                        if (strcmp(name, str_ids[k]) == 0 && !(v.kind == VK_SAFE && str_m[k] == M_REPLACE))
+                        if (strcmp(name, str_ids[k]) == 0 && !(rk == RK_SAFE && str_m[k] == M_REPLACE))
                                 return str_m[k];
                 return name_in(name, "capitalize casefold center count encode expandtabs find format format_map "
                                      "index isalnum isalpha isascii isdecimal isdigit isidentifier islower "
@@ -1010,13 +1023,12 @@ int tmethod_lookup(struct val v, const char *name) {
                                      "rsplit rstrip split splitlines swapcase title translate zfill")
                                ? M_UNSUPPORTED
                                : -1;
-        }
-        if (v.kind == VK_PLAIN && json_is_array(v.j))
+        case RK_LIST:
                 return name_in(name, "append clear copy count extend index insert pop remove reverse sort")
                                ? M_UNSUPPORTED
                                : -1;
-        if (v.kind == VK_LOOP)
-                return name_in(name, "cycle changed") ? M_UNSUPPORTED : -1;
+        case RK_LOOP: return name_in(name, "cycle changed") ? M_UNSUPPORTED : -1;
+        }
         return -1;
 }
 

@@ -66,6 +66,8 @@ enum node_kind {
         N_CONST, N_NAME, N_ATTR, N_ITEM, N_CALL, N_FILTER, N_TEST, N_NOT, N_NEG, N_POS,
         N_BIN, N_CONCAT, N_CMP, N_AND, N_OR, N_COND, N_LIST, N_DICT,
 };
+/* The kinds of receiver whose attributes can be methods (tmpl_filter.c). */
+enum recv_kind { RK_DICT, RK_STR, RK_SAFE, RK_LIST, RK_LOOP, RK_COUNT };
 struct node {
         enum node_kind kind;
         int line, col;
@@ -79,6 +81,7 @@ struct node {
         const char **kw;      /* keyword of each arg, NULL when positional */
         int *ops;             /* N_CMP: one per arg */
         size_t nargs;
+        signed char methods[RK_COUNT]; /* N_ATTR: the method name is on each receiver kind, -1 for none */
 };
 enum stmt_kind { S_TEXT, S_OUTPUT, S_IF, S_FOR, S_SET, S_SETBLOCK };
 struct stmt;
@@ -104,6 +107,7 @@ struct stmt {
 struct tmpl {
         struct tarena arena;
         json_t *consts; /* keeps N_CONST values alive */
+        size_t out_hint; /* bytes reserved for the output up front */
         struct body body;
 };
 int tparse(struct tmpl *t, const struct token *toks, size_t ntoks, struct tmpl_err *err);
@@ -162,8 +166,12 @@ enum method_id {
         M_UNSUPPORTED, M_ITEMS, M_KEYS, M_VALUES, M_GET, M_RANGE,
         M_UPPER, M_LOWER, M_STRIP, M_STARTSWITH, M_ENDSWITH, M_REPLACE,
 };
-/* The method called name on v, or -1 when v has no such attribute. */
-int tmethod_lookup(struct val v, const char *name);
+/* The method called name on v is tmethod_resolve(tmethod_recv(v), name), in
+ * two halves so that a template resolves its attribute names once: v's
+ * receiver kind (-1 when v has no methods), and the method called name on a
+ * receiver of kind rk (-1 when there is none). */
+int tmethod_recv(struct val v);
+int tmethod_resolve(int rk, const char *name);
 int tmethod_call(struct rctx *rc, const struct node *n, struct val m, struct val *args, size_t nargs,
                  struct val *ret);
 

@@ -285,6 +285,8 @@ static int parse_subscript(struct parser *p, struct node **node) {
                 if (a->type == TK_NAME) {
                         if (!(n->name = tok_name(p, a)))
                                 return oom(p);
+                        for (int rk = 0; rk < RK_COUNT; rk++)
+                                n->methods[rk] = (signed char)tmethod_resolve(rk, n->name);
                 } else if (a->type == TK_INT) {
                         n->kind = N_ITEM;
                         if (!(n->b = mknode(p, N_CONST, a)) || !(n->b->cval = keep_const(p, json_integer(a->i))))

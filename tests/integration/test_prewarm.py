@@ -208,7 +208,7 @@ def test_prewarm_max_zero_keeps_none(daemon_factory, tmp_path):
     d = make_env(daemon_factory, tmp_path, "--prewarm-max", "0")
     time.sleep(4)
     assert java_children(d.proc.pid) == []
-    assert "prewarm" not in d.output()
+    assert "prewarm: local" not in d.output()
 
 
 def test_daemon_killed_leaves_no_warm_jvm(daemon_factory, tmp_path):

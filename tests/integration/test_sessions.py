@@ -3,6 +3,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -309,7 +310,9 @@ def test_connect_session(env):
     assert ui.status == 200
     env.request("DELETE", f"/api/sessions/{k.id}")
     wait_state(env, k.id, ("stopped",))
-    assert wait_until(lambda: not daemon_java(env), 30)
+    left = wait_until(lambda: not daemon_java(env), 60)
+    assert left, (daemon_java(env), subprocess.run(["ps", "-ef", "--forest"], capture_output=True,
+                                                   text=True).stdout[-3000:], env.output()[-3000:])
 
 
 def test_daemon_exit_stops_clusters(daemon_factory, tmp_path):
