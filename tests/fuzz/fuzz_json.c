@@ -4,6 +4,7 @@
  * validator (cfg_validate_json) and the render endpoint of the shipped
  * `local` configuration (overrides validation + template rendering).  Runs
  * from the repository root (configs/ is loaded once). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
