@@ -807,16 +807,20 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                      "kernel %s already has a Spark session; stop it or start with \"restart\": true", kid);
                 return;
         }
-        char *err = NULL;
-        const struct cfg_entry *e = cfg_find(d->cfgs, config);
-        if (!e || e->error) {
-                fail(resp, e ? 422 : 404, e ? "config_invalid" : "config_not_found",
-                     e ? "configuration has errors: %s" : "no configuration named '%s'", e ? e->error : config);
+        /* Validate (the configuration, the overrides, the template) before
+         * touching the kernel; the lazy code is written once the click's
+         * request has left. */
+        char *err = NULL, *lazy = NULL;
+        enum startup_fail f = startup_render(d, config, ov, &lazy, &err);
+        if (f != STARTUP_OK) {
+                render_fail(f, err, resp);
                 return;
         }
+        const struct cfg_entry *e = cfg_find(d->cfgs, config);
         struct session *s = session_new(d, kid, config, ov, e);
         if (!s) {
                 fail(resp, 500, "out_of_memory", "%s", "out of memory");
+                free(lazy);
                 return;
         }
         if (old && old->k && !kernel_is_dead(old->k)) {
@@ -840,6 +844,7 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                      err ? err : "cannot connect to the kernel");
                 free(err);
                 session_free(s);
+                free(lazy);
                 return;
         }
         if (old)
@@ -856,15 +861,17 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
             (json_is_object(launch) ? session_launch(s, e, launch, resp)
                                     : session_send_start(s, NULL, NULL, resp)) < 0) {
                 session_remove(s);
+                free(lazy);
                 return;
         }
         /* New kernels get this selection too.  Written after the request
          * left: the running kernel does not read the file, and the fsyncs
          * would delay its start. */
-        if (startup_select(d, config, ov, &err) != STARTUP_OK) {
+        if (startup_select_rendered(d, config, ov, lazy, &err) != STARTUP_OK) {
                 log_warnx("session %s: the startup file was not updated: %s", kid, err ? err : "?");
                 free(err);
         }
+        free(lazy);
         session_prune();
         ev_timer_start(d->loop, &s->timeout);
         log_info("session %s: starting configuration '%s'", kid, config);

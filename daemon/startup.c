@@ -89,14 +89,11 @@ static void startup_remember(struct sparkd *d, const char *name, json_t *overrid
 }
 
 /* Renders and writes the file; remembers the selection when asked. */
-static enum startup_fail startup_write(struct sparkd *d, const char *name, json_t *overrides,
-                                       bool remember, char **ret_err) {
-        char *code = NULL;
-        enum startup_fail f = startup_render(d, name, overrides, &code, ret_err);
-        if (f != STARTUP_OK)
-                return f;
+/* Writes rendered code as the startup file; remembers the selection when
+ * asked. */
+static enum startup_fail startup_commit(struct sparkd *d, const char *name, json_t *overrides,
+                                        const char *code, bool remember, char **ret_err) {
         int r = write_file_atomic(d->startup_path, code, strlen(code), 0600);
-        free(code);
         if (r < 0) {
                 *ret_err = dupf("cannot write %s: %s", d->startup_path, strerror(-r));
                 return STARTUP_IO;
@@ -104,6 +101,22 @@ static enum startup_fail startup_write(struct sparkd *d, const char *name, json_
         if (remember)
                 startup_remember(d, name, overrides);
         return STARTUP_OK;
+}
+
+/* Renders and writes the file; remembers the selection when asked. */
+static enum startup_fail startup_write(struct sparkd *d, const char *name, json_t *overrides,
+                                       bool remember, char **ret_err) {
+        char *code = NULL;
+        enum startup_fail f = startup_render(d, name, overrides, &code, ret_err);
+        if (f == STARTUP_OK)
+                f = startup_commit(d, name, overrides, code, remember, ret_err);
+        free(code);
+        return f;
+}
+
+enum startup_fail startup_select_rendered(struct sparkd *d, const char *name, json_t *overrides,
+                                          const char *code, char **ret_err) {
+        return startup_commit(d, name, overrides, code, true, ret_err);
 }
 
 enum startup_fail startup_select(struct sparkd *d, const char *name, json_t *overrides,

@@ -43,6 +43,11 @@ enum startup_fail startup_render_ex(struct sparkd *d, const char *name, json_t *
 enum startup_fail startup_select(struct sparkd *d, const char *name, json_t *overrides,
                                  char **ret_err);
 
+/* startup_select for code already rendered by startup_render (the same
+ * name and overrides): writes it and remembers the selection. */
+enum startup_fail startup_select_rendered(struct sparkd *d, const char *name, json_t *overrides,
+                                          const char *code, char **ret_err);
+
 /* At daemon start: renders the remembered selection if it still renders,
  * else the default configuration (if any).  Logs what it did; returns 0 or
  * a negative errno when nothing could be written. */
