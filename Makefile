@@ -21,9 +21,9 @@ VERSION  := 0.1.0
 
 PKGS     := jansson yaml-0.1 libzmq libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libzmq and libcrypto: headers only; daemon/dl.c dlopens them on first use
-# (an idle daemon maps neither), so nothing links them.
-PKG_LIBS   := $(shell pkg-config --libs jansson yaml-0.1 2>/dev/null) -lev -lm
+# libzmq, libcrypto and libm: headers only; daemon/dl.c dlopens them on
+# first use (an idle daemon maps none of them), so nothing links them.
+PKG_LIBS   := $(shell pkg-config --libs jansson yaml-0.1 2>/dev/null) -lev
 
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DSPARKD_VERSION='"$(VERSION)"' \

@@ -343,6 +343,7 @@ static void warm_failed(struct warm *w, const char *what, const char *detail) {
                 w->asleep = true;
         }
         double wait = w->launched_at + PREWARM_RETRY - ev_now(wd->loop);
+        ev_timer_stop(wd->loop, &w->retry);
         ev_timer_set(&w->retry, wait > 0 ? wait : 0, 0);
         if (!w->asleep)
                 ev_timer_start(wd->loop, &w->retry);
@@ -726,6 +727,7 @@ struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *o
         warm_stop(w);
         /* the next one in the background, once the session's start (on the
          * same cores) is likely done */
+        ev_timer_stop(d->loop, &w->retry);
         ev_timer_set(&w->retry, PREWARM_REFILL_DELAY, 0);
         ev_timer_start(d->loop, &w->retry);
         *ret_handover = h;

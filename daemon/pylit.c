@@ -87,7 +87,7 @@ static bool short_digits(double d, char *digits, size_t *ndigits, int *decpt) {
                 double x = d * p10[k];
                 if (x >= 1e15)
                         return false;
-                double m = nearbyint(x);
+                double m = (double)(uint64_t)(x + 0.5); /* any rounding will do: m is checked */
                 if (m == 0 || m / p10[k] != d)
                         continue;
                 uint64_t u = (uint64_t)m;
@@ -123,6 +123,13 @@ static void next_up16(char *buf, size_t size) {
         snprintf(e, size - (size_t)(e - buf), "e%+d", exp + 1);
 }
 
+/* Whether d > 0 is a power of two (a zero significand field). */
+static bool is_pow2(double d) {
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        return (bits & ((UINT64_C(1) << 52) - 1)) == 0;
+}
+
 /* The shortest %e rendering of d > 0 that reads back as d, by search:
  * from 15 significant digits for normal numbers (if 15 digits do not
  * round-trip, nothing shorter does; if they do, their zero-stripped form
@@ -133,12 +140,11 @@ static void next_up16(char *buf, size_t size) {
  * returns the decimal point position. */
 static int searched_digits(double d, char *digits, size_t *ndigits) {
         char buf[40];
-        int e2;
         for (int prec = d < DBL_MIN ? 0 : 14; prec < 17; prec++) {
                 snprintf(buf, sizeof buf, "%.*e", prec, d);
                 if (strtod(buf, NULL) == d)
                         break;
-                if (prec == 15 && d >= DBL_MIN && frexp(d, &e2) == 0.5) {
+                if (prec == 15 && d >= DBL_MIN && is_pow2(d)) {
                         next_up16(buf, sizeof buf);
                         if (strtod(buf, NULL) == d)
                                 break;

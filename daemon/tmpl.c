@@ -801,7 +801,7 @@ static int exec_body(struct rctx *rc, const struct body *b) {
 /* ---- API ---- */
 
 int tmpl_compile(const char *src, size_t len, tmpl **ret, struct tmpl_err *err) {
-        struct token *toks;
+        struct token *toks = NULL;
         size_t ntoks;
         int r;
         if (len > TMPL_MAX_SOURCE)
@@ -813,10 +813,12 @@ int tmpl_compile(const char *src, size_t len, tmpl **ret, struct tmpl_err *err) 
         }
         if ((r = tlex(&t->arena, src, len, &toks, &ntoks, err)) < 0 || (r = tparse(t, toks, ntoks, err)) < 0)
                 goto err;
+        free(toks);
         t->out_hint = len + len / 2 + 64;
         *ret = t;
         return 0;
 err:
+        free(toks);
         tmpl_free(t);
         return r;
 }

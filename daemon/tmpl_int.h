@@ -57,7 +57,9 @@ struct token {
         double f;        /* TK_FLOAT */
 };
 const char *tok_op_str(int op);
-/* Splits src into tokens (arena-allocated, ends with TK_EOF). */
+/* Splits src into tokens (ends with TK_EOF).  The array is malloc'd (only
+ * the parser needs it: the caller frees it); what tokens point to is in the
+ * arena. */
 int tlex(struct tarena *a, const char *src, size_t len, struct token **ret, size_t *ret_n,
          struct tmpl_err *err);
 

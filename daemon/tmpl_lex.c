@@ -57,8 +57,16 @@ static int lx_fail(struct lexer *lx, size_t off, int code, const char *msg, cons
 
 static int lx_emit(struct lexer *lx, size_t off, struct token t) {
         lx_pos(lx, off, &t.line, &t.col);
-        int r = ta_push(lx->a, &lx->toks, &lx->ntoks, &lx->cap, &t, sizeof t);
-        return r < 0 ? lx_fail(lx, off, r, "out of memory", NULL) : 0;
+        if (lx->ntoks == lx->cap) {
+                size_t cap = lx->cap ? lx->cap * 2 : 64;
+                struct token *v = realloc(lx->toks, cap * sizeof *v);
+                if (!v)
+                        return lx_fail(lx, off, -ENOMEM, "out of memory", NULL);
+                lx->toks = v;
+                lx->cap = cap;
+        }
+        lx->toks[lx->ntoks++] = t;
+        return 0;
 }
 
 static bool lx_at(const struct lexer *lx, size_t off, const char *lit) {
@@ -519,8 +527,10 @@ int tlex(struct tarena *a, const char *src, size_t len, struct token **ret, size
         r = lx_root(&lx);
         if (r >= 0)
                 r = lx_emit(&lx, lx.n, (struct token){.type = TK_EOF});
-        if (r < 0)
+        if (r < 0) {
+                free(lx.toks);
                 return r;
+        }
         *ret = lx.toks;
         *ret_n = lx.ntoks;
         return 0;

@@ -2,6 +2,7 @@
  * truth, ==, <, and Jinja's tojson (json.dumps, sort_keys, HTML-safe). */
 #include "tmpl_int.h"
 
+#include "dl.h"
 #include "pylit.h"
 
 #include <errno.h>
@@ -449,9 +450,18 @@ static int str_mul(struct val s, json_int_t times, struct val *ret) {
         return str_result(&sb, s.kind == VK_SAFE ? VK_SAFE : VK_PLAIN, ret);
 }
 
+/* libm comes with the first float //, % or ** (see dl.h).  Returns 0 or
+ * -ELIBACC with msg filled. */
+static int need_libm(char *msg, size_t msgsz) {
+        int r = dl_libm_load();
+        if (r < 0)
+                set_msg(msg, msgsz, "%s%s", dl_error(), "");
+        return r;
+}
+
 /* Python's float // and % (floor semantics, result sign of the divisor). */
 static void float_divmod(double a, double b, double *div, double *mod) {
-        double m = fmod(a, b), d = (a - m) / b;
+        double m = dlm.fmod(a, b), d = (a - m) / b;
         if (m != 0) {
                 if ((b < 0) != (m < 0)) {
                         m += b;
@@ -461,7 +471,7 @@ static void float_divmod(double a, double b, double *div, double *mod) {
                 m = copysign(0.0, b);
         }
         if (d != 0) {
-                double f = floor(d);
+                double f = dlm.floor(d);
                 if (d - f > 0.5)
                         f += 1.0;
                 d = f;
@@ -497,7 +507,10 @@ static int int_op(int op, json_int_t x, json_int_t y, struct val *ret, char *msg
                 if (y < 0) {
                         if (x == 0)
                                 return set_msg(msg, msgsz, "%s%s", "0.0 cannot be raised to a negative power", "");
-                        *ret = val_plain(json_real(pow((double)x, (double)y)));
+                        int r = need_libm(msg, msgsz);
+                        if (r < 0)
+                                return r;
+                        *ret = val_plain(json_real(dlm.pow((double)x, (double)y)));
                         return ret->j ? 0 : -ENOMEM;
                 }
                 z = 1;
@@ -520,6 +533,9 @@ static int int_op(int op, json_int_t x, json_int_t y, struct val *ret, char *msg
 
 static int float_op(int op, double x, double y, struct val *ret, char *msg, size_t msgsz) {
         double z, d, m;
+        int r;
+        if ((op == OP_POW || op == OP_FLOORDIV || op == OP_MOD) && (r = need_libm(msg, msgsz)) < 0)
+                return r;
         switch (op) {
         case OP_ADD: z = x + y; break;
         case OP_SUB: z = x - y; break;
@@ -527,9 +543,9 @@ static int float_op(int op, double x, double y, struct val *ret, char *msg, size
         case OP_POW:
                 if (x == 0 && y < 0)
                         return set_msg(msg, msgsz, "%s%s", "0.0 cannot be raised to a negative power", "");
-                if (x < 0 && y != floor(y))
+                if (x < 0 && y != dlm.floor(y))
                         return set_msg(msg, msgsz, "%s%s", "complex results are not supported", "");
-                z = pow(x, y);
+                z = dlm.pow(x, y);
                 break;
         default:
                 if (y == 0)

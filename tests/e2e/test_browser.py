@@ -260,27 +260,32 @@ def test_reload_while_ready_shows_ready(ctx):
     expect(toolbar(page)).to_be_visible(timeout=60_000)
     wait_state(page, "ready", 60_000)
     shot(page, art, "13-lab-reloaded-ready", toolbar(page))
-    dark_theme_shot(page, art)
+    dark_theme_shot(ctx)
 
 
-def dark_theme_shot(page, art):
+THEMES = "@jupyterlab/apputils-extension:themes"
+
+
+def dark_theme_shot(ctx):
     """The ready toolbar in JupyterLab's dark theme (a picture for the docs,
     not a check), then back to the light theme."""
+    page, hub, art = ctx["page"], ctx["hub"], ctx["artifacts"]
+
     def theme(name):
-        page.get_by_role("menuitem", name="Settings").click()
-        page.get_by_role("menuitem", name="Theme").hover()
-        page.get_by_role("menuitem", name=name, exact=True).click()
-        page.wait_for_timeout(1500)
+        r = hub.user_request("PUT", USER, f"lab/api/settings/{THEMES}", ctx["token"],
+                             json={"raw": json.dumps({"theme": name})})
+        assert r.status_code == 204, r.text
+        page.reload()
+        expect(toolbar(page)).to_be_visible(timeout=60_000)
+        wait_state(page, "ready", 60_000)
+        page.wait_for_timeout(1000)
     try:
         theme("JupyterLab Dark")
         shot(page, art, "13-lab-ready-dark", TOP)
     except Exception as e:  # noqa: BLE001
         print(f"dark theme screenshot skipped: {e}")
     finally:
-        try:
-            theme("JupyterLab Light")
-        except Exception:  # noqa: BLE001
-            page.keyboard.press("Escape")
+        theme("JupyterLab Light")
 
 
 # 7 ---------------------------------------------------------------------------

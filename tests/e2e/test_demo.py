@@ -120,3 +120,6 @@ def test_demo_starts_serves_and_stops_clean(e2e_base, artifacts):
             except ProcessLookupError:
                 pass
         log.close()
+        hub_log = demo_dir / "jupyterhub.log"
+        if hub_log.exists():
+            (artifacts / "demo-jupyterhub.log").write_bytes(hub_log.read_bytes())
