@@ -28,6 +28,7 @@ struct uiproxy {
         bool connected;
         int port;
         char base[512];           /* the session's public path, no trailing '/' */
+        char from[1024];          /* the path asked for, in Spark's space (without /ui/<id>) */
         struct ev_loop *loop;
         struct uiproxy *prev, *next;
 };
@@ -63,7 +64,7 @@ void ui_close_all(struct ev_loop *loop) {
                 ui_free(proxies);
 }
 
-char *ui_rewrite_location(const char *value, int port, const char *base) {
+char *ui_rewrite_location(const char *value, int port, const char *base, const char *from) {
         static const char *const hosts[] = {"127.0.0.1", "localhost"};
         const char *rest = NULL;
         for (size_t i = 0; i < 2 && !rest; i++) {
@@ -76,12 +77,31 @@ char *ui_rewrite_location(const char *value, int port, const char *base) {
         }
         const char *path = rest ? (*rest ? rest : "/") : value;
         if (path[0] != '/' || path[1] == '/')
-                return NULL; /* another host, or relative: leave it */
+                return NULL; /* another host, or already relative: leave it */
         size_t bl = strlen(base);
         if (!strncmp(path, base, bl) && (path[bl] == '/' || path[bl] == '\0' || path[bl] == '?'))
-                return rest ? strdup(path) : NULL;
-        char *out = NULL;
-        return asprintf(&out, "%s%s", base, path) < 0 ? NULL : out;
+                path += bl; /* Spark prefixed it with proxyBase: back to Spark's own path */
+        /* Relative to the page that was asked for, so that no proxy in front
+         * (jupyter-server-proxy rewrites absolute paths) can add its prefix
+         * twice: from /stages/stage to /stages/stage/?id=1 is "stage/?id=1"
+         * after one "../" per directory level of `from`. */
+        struct strbuf sb = STRBUF_INIT;
+        int r = 0;
+        for (const char *q = from + 1; r == 0 && *q && (q = strchr(q, '/')); q++)
+                r = sb_puts(&sb, "../");
+        const char *target = *path == '/' ? path + 1 : path;
+        size_t seg = strcspn(target, "/?#");
+        if (r == 0 && sb.len == 0 && memchr(target, ':', seg))
+                r = sb_puts(&sb, "./"); /* "a:b/" would read as a scheme */
+        if (r == 0 && sb.len == 0 && *target == '\0')
+                r = sb_puts(&sb, "./");
+        if (r == 0)
+                r = sb_puts(&sb, target);
+        if (r < 0) {
+                sb_free(&sb);
+                return NULL;
+        }
+        return sb_take(&sb, NULL);
 }
 
 /* Answers an error without detaching (before any byte went upstream). */
@@ -150,7 +170,7 @@ static int ui_rewrite_head(struct uiproxy *p) {
                         char *v = strndup(colon + 1, n - nlen - 1), *vt = v;
                         while (vt && (*vt == ' ' || *vt == '\t'))
                                 vt++;
-                        char *nv = vt ? ui_rewrite_location(vt, p->port, p->base) : NULL;
+                        char *nv = vt ? ui_rewrite_location(vt, p->port, p->base, p->from) : NULL;
                         r = sb_printf(&out, "Location: %s\r\n", nv ? nv : (vt ? vt : ""));
                         free(nv);
                         free(v);
@@ -326,11 +346,11 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
         }
         const char *target = req->target + pre;
         if (*target != '/') {
-                /* /ui/<id> → /ui/<id>/ so that relative links resolve */
+                /* /ui/<id> → /ui/<id>/ so that relative links resolve (a
+                 * relative Location: a proxy in front may add its prefix) */
                 resp->status = 301;
-                resp->body = json_pack("{s:s}", "location", "./");
-                snprintf(resp->extra_headers, sizeof resp->extra_headers, "Location: %s%s/ui/%s/\r\n",
-                         d->opts.public_prefix ? d->opts.public_prefix : "", "", kid);
+                resp->body = json_pack("{s:s}", "location", kid);
+                snprintf(resp->extra_headers, sizeof resp->extra_headers, "Location: %s/\r\n", kid);
                 return;
         }
         if (!c) {
@@ -355,6 +375,7 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
         char *rest = NULL;
         size_t rest_len = 0;
         snprintf(p->base, sizeof p->base, "%s/ui/%s", d->opts.public_prefix ? d->opts.public_prefix : "", kid);
+        snprintf(p->from, sizeof p->from, "%s", req->path + pre);
         p->cfd = srv_detach(c, &rest, &rest_len);
         free(rest);
         p->loop = d->loop;

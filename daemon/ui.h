@@ -22,12 +22,16 @@
 void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                struct api_response *resp);
 
-/* Rewrites a Location header value from Spark into a path for the
- * browser: an absolute URL on 127.0.0.1 or localhost at port loses its
- * scheme and host, and a path outside base (the session's public path
- * without its trailing slash, e.g. /user/a/sparkd/ui/<id>) is put under
- * it.  Pure; returns a malloc'd string, or NULL when the value stays. */
-char *ui_rewrite_location(const char *value, int port, const char *base);
+/* Rewrites a Location header value from Spark into a reference relative
+ * to the page asked for (`from`: its path in Spark's space, e.g. "/jobs"):
+ * an absolute URL on 127.0.0.1 or localhost at port loses its scheme and
+ * host, a path Spark prefixed with base (the session's public path without
+ * its trailing slash) loses that prefix, and the rest becomes "../"s and
+ * the path ("/jobs" → "/jobs/" is "jobs/").  Relative, because a proxy in
+ * front (jupyter-server-proxy) prefixes absolute paths itself.  Pure;
+ * returns a malloc'd string, or NULL when the value stays (another host,
+ * already relative). */
+char *ui_rewrite_location(const char *value, int port, const char *base, const char *from);
 
 /* Number of proxied requests in flight. */
 unsigned ui_active(void);

@@ -255,7 +255,7 @@ def test_stop_leaves_the_kernel_alive(ctx):
 
 def test_reload_while_ready_shows_ready(ctx):
     page, art = ctx["page"], ctx["artifacts"]
-    ctx["click_to_ready"].append(click_start_and_wait(page))
+    ctx.setdefault("click_to_ready", []).append(click_start_and_wait(page))
     page.reload()
     expect(toolbar(page)).to_be_visible(timeout=60_000)
     wait_state(page, "ready", 60_000)

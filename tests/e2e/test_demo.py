@@ -72,8 +72,8 @@ def test_demo_starts_serves_and_stops_clean(e2e_base, artifacts):
         r = s.post(f"{url}/hub/login", data=form, timeout=120)
         assert r.status_code == 200, r.status_code  # the spawn (or spawn-pending) page
         # the hub spawns the server; once it is up, the OAuth dance gives its cookies
-        wait_until(lambda: (lambda r: r.status_code == 200 and r.url.endswith("/api/status"))(
-            s.get(f"{url}/user/{NAME}/api/status", timeout=30)), 120, 0.5, "the server")
+        wait_until(lambda: (lambda r: r.status_code == 200 and f"/user/{NAME}/lab" in r.url)(
+            s.get(f"{url}/user/{NAME}/lab", timeout=30)), 120, 0.5, "the server")
         xsrf = next(c.value for c in s.cookies if c.name == "_xsrf" and c.path.startswith("/user/"))
         h = {"X-XSRFToken": xsrf}
         configs = s.get(f"{url}/user/{NAME}/sparkd/api/configs", timeout=30).json()

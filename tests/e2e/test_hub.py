@@ -158,11 +158,9 @@ UI_PAGES = ("", "jobs", "jobs/", "executors", "executors/", "stages", "storage",
 
 # jupyter-server-proxy 4.6 prefixes every root-relative Location of a
 # redirect with the route's path (handlers.py, _rewrite_location_header);
-# sparkd's Locations already carry SPARKD_PUBLIC_PREFIX, so the browser is
-# sent to /user/NAME/sparkd/user/NAME/sparkd/ui/... (404).  Strict: this
-# starts failing (XPASS) once the daemon sends relative Locations.
-@pytest.mark.xfail(strict=True, reason="double /user/NAME/sparkd prefix on Spark UI redirects "
-                   "(sparkd Location + jupyter-server-proxy 4.6 Location rewriting)")
+# had sparkd sent absolute paths carrying SPARKD_PUBLIC_PREFIX, the browser
+# would land on /user/NAME/sparkd/user/NAME/sparkd/ui/... (404); sparkd sends
+# Locations relative to the page asked for, which the proxy leaves alone.
 def test_spark_ui_redirects_stay_under_the_prefix(hub, alice, artifacts):
     token = alice
     kid = new_kernel(hub, A, token)

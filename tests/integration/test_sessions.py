@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import time
+from urllib.parse import urljoin
 
 import pytest
 
@@ -76,10 +77,17 @@ def test_local_start_run_ui_stop(env):
     ex = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/executors")
     assert ex.status == 200
     assert any(e["id"] == "driver" for e in json.loads(ex.text))
-    root = env.get(f"/ui/{k.id}/")
-    assert root.status == 302
-    loc = re.search(r"(?im)^location: (\S+)", root.headers).group(1)
-    assert loc.startswith(f"/user/alice/sparkd/ui/{k.id}/jobs")
+    # redirects are relative (a proxy in front prefixes absolute paths) and resolve under the prefix
+    base = f"http://hub/user/alice/sparkd/ui/{k.id}/"
+    for page, want in (("", "jobs/"), ("jobs", "jobs/"), ("executors", "executors/")):
+        r = env.get(f"/ui/{k.id}/{page}")
+        assert r.status == 302, (page, r)
+        loc = re.search(r"(?im)^location: (\S+)", r.headers).group(1)
+        assert not loc.startswith("/") and "://" not in loc, loc
+        assert urljoin(base + page, loc) == base + want
+    r = env.get(f"/ui/{k.id}")
+    assert r.status == 301
+    assert urljoin(f"http://hub/user/alice/sparkd/ui/{k.id}", re.search(r"(?im)^location: (\S+)", r.headers).group(1)) == base
     for page in ("executors/", "environment/", "SQL/", "stages/", "storage/"):
         assert env.get(f"/ui/{k.id}/{page}").status == 200, page
     # stop without restarting the kernel
