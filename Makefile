@@ -180,6 +180,7 @@ test: deps
 	$(MAKE) integration hub-test cluster-test labextension-test
 	$(MAKE) SANITIZE=1 unit integration hub-test
 	$(MAKE) fuzz-smoke
+	$(MAKE) e2e-test
 	@echo "make test: all suites passed"
 
 install: daemon/sparkd tools/sparkctl tools/sparkd-launch
