@@ -125,6 +125,8 @@ static void session_changed(struct session *s) {
         session_notify(s->d);
 }
 
+static const char *session_find_hint(const struct session *s, const char *text);
+
 /* Appends output to the log tail, a line at a time, bounded. */
 static void session_log(struct session *s, const char *text) {
         const char *p = text;
@@ -140,6 +142,15 @@ static void session_log(struct session *s, const char *text) {
         }
         while (json_array_size(s->log) > SESSION_LOG_LINES)
                 json_array_remove(s->log, 0);
+        /* Output can arrive after the failing reply (IOPub and shell race):
+         * it may explain the failure better. */
+        if (s->state == S_FAILED && !s->hint) {
+                const char *h = session_find_hint(s, text);
+                if (h) {
+                        s->hint = strdup(h);
+                        session_changed(s);
+                }
+        }
 }
 
 static void session_set_str(char **dst, const char *v) {
