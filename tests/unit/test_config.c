@@ -516,7 +516,7 @@ static void test_context(void **state) {
         json_t *want = jparse(
                 "{\"name\": \"ctx\", \"display_name\": \"ctx\", \"description\": \"\","
                 " \"master\": \"local[4]\", \"app_name\": \"ctx\","
-                " \"env\": {\"A\": \"b\"},"
+                " \"env\": {\"A\": \"b\"}, \"launch\": null,"
                 " \"conf\": {\"spark.driver.memory\": \"4g\", \"spark.sql.shuffle.partitions\": 10,"
                 "            \"spark.mode\": \"fast\"},"
                 " \"overrides\": {\"spark.driver.memory\": \"4g\", \"spark.sql.shuffle.partitions\": 10},"
