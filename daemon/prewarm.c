@@ -266,7 +266,7 @@ static bool env_dropped(const char *name, size_t len) {
 }
 
 /* The daemon's environment with env applied, the gateway's own variables
- * set (as PySpark sets them) and SPARK_HOME fixed. */
+ * set (as PySpark sets them; conn_path may be NULL) and SPARK_HOME fixed. */
 static int warm_envp(json_t *env, const char *conn_path, char ***ret) {
         json_t *map = json_object();
         if (!map)
@@ -279,7 +279,8 @@ static int warm_envp(json_t *env, const char *conn_path, char ***ret) {
         json_object_update(map, env);
         json_object_set_new(map, "SPARK_HOME", json_string(spark_home));
         json_object_set_new(map, "SPARK_CONNECT_MODE", json_string("0"));
-        json_object_set_new(map, "_PYSPARK_DRIVER_CONN_INFO_PATH", json_string(conn_path));
+        if (conn_path)
+                json_object_set_new(map, "_PYSPARK_DRIVER_CONN_INFO_PATH", json_string(conn_path));
         char **v = calloc(json_object_size(map) + 1, sizeof *v);
         int r = v ? 0 : -ENOMEM;
         size_t n = 0;
@@ -461,7 +462,6 @@ static void warmer_on_exit(void *data, struct proc *p, int status) {
 
 static const struct proc_cbs warmer_cbs = {.on_line = warmer_on_line, .on_exit = warmer_on_exit};
 
-static int warm_envp(json_t *env, const char *conn_path, char ***ret);
 static const char *python(void);
 
 /* Starts the warm-up against w's gateway (its secret in the environment). */
@@ -473,7 +473,7 @@ static int warm_start_warmup(struct warm *w) {
                 return -ENOMEM;
         json_object_set_new(env, "PYSPARK_GATEWAY_PORT", json_string(port));
         json_object_set_new(env, "PYSPARK_GATEWAY_SECRET", json_string(w->secret));
-        int r = warm_envp(env, "", &envp);
+        int r = warm_envp(env, NULL, &envp);
         json_decref(env);
         char *argv[] = {(char *)python(), "-c", (char *)warmup_code, NULL};
         if (r == 0)

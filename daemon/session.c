@@ -851,7 +851,8 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
         }
         int r = s->k ? 0 : kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
         if (r < 0) {
-                fail(resp, r == -ENOENT ? 404 : 400, r == -ENOENT ? "kernel_not_found" : "kernel_error", "%s",
+                fail(resp, r == -ENOENT ? 404 : r == -ELIBACC ? 500 : 400,
+                     r == -ENOENT ? "kernel_not_found" : r == -ELIBACC ? "library_missing" : "kernel_error", "%s",
                      err ? err : "cannot connect to the kernel");
                 free(err);
                 session_free(s);
