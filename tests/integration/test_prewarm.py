@@ -110,6 +110,8 @@ def test_prewarmed_start_uses_the_daemons_jvm(env, tmp_path):
     assert run_ok(k, "print(sc.parallelize(range(6), 2).map(lambda x: x * x).sum())") == "55"
     # relative paths resolve against the kernel's directory, as with its own JVM
     assert run_ok(k, "print(spark.read.text('rel.txt').count())") == "2"
+    assert run_ok(k, "print(spark.conf.get('spark.sql.warehouse.dir'))").endswith(
+        str(work / "spark-warehouse"))
     assert java_children(k.pid) == []  # the kernel launched no JVM
     assert "PYSPARK_GATEWAY_PORT" not in run_ok(k, "import os; print(sorted(os.environ))")
     # the Spark UI under the prefix
