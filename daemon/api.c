@@ -180,8 +180,7 @@ static void h_config_get(struct sparkd *d, struct conn *c, const struct http_req
         api_ok(resp, 200, out);
 }
 
-/* Maps a startup failure to a response. */
-static void startup_fail_response(enum startup_fail f, char *err, struct api_response *resp) {
+void startup_fail_response(int f, char *err, struct api_response *resp) {
         static const struct {
                 int status;
                 const char *code;

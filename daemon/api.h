@@ -36,6 +36,10 @@ json_t *api_error_body(const char *code, const char *fmt, ...) __attribute__((fo
  * *ret, or -EINVAL with a sentence in err (errsz bytes). */
 int api_parse_body(const char *body, size_t len, json_t **ret, char *err, size_t errsz);
 
+/* Fills resp with the status and error code for a startup failure
+ * (enum startup_fail from startup.h) and the sentence err, which it frees. */
+void startup_fail_response(int f, char *err, struct api_response *resp);
+
 /* Frees resp's body and raw text. */
 void api_response_clear(struct api_response *resp);
 

@@ -544,20 +544,6 @@ static void fail(struct api_response *resp, int status, const char *code, const 
         resp->body = api_error_body(code, fmt, arg);
 }
 
-/* Maps a startup failure to a response (the same as for /api/select). */
-static void render_fail(enum startup_fail f, char *err, struct api_response *resp) {
-        static const struct {
-                int status;
-                const char *code;
-        } map[] = {
-                [STARTUP_NOT_FOUND] = {404, "config_not_found"}, [STARTUP_INVALID] = {422, "config_invalid"},
-                [STARTUP_BAD_OVERRIDE] = {400, "invalid_override"}, [STARTUP_TEMPLATE] = {422, "template_error"},
-                [STARTUP_IO] = {500, "write_failed"}, [STARTUP_NOMEM] = {500, "out_of_memory"},
-        };
-        fail(resp, map[f].status, map[f].code, "%s", err ? err : "out of memory");
-        free(err);
-}
-
 /* Validates the start request's members; fills resp on error. */
 static int start_args(json_t *body, const char **ret_config, const char **ret_kernel,
                       json_t **ret_ov, bool *ret_restart, struct api_response *resp) {
@@ -666,7 +652,7 @@ static int session_send_start(struct session *s, const char *master, const char 
         json_decref(vars);
         json_decref(patch);
         if (f != STARTUP_OK) {
-                render_fail(f, err, resp);
+                startup_fail_response(f, err, resp);
                 return -EINVAL;
         }
         snprintf(s->marker, sizeof s->marker, "%s/cancel-%s", d->opts.state_dir, s->kernel_id);
@@ -824,7 +810,7 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
         char *err = NULL, *lazy = NULL;
         enum startup_fail f = startup_render(d, config, ov, &lazy, &err);
         if (f != STARTUP_OK) {
-                render_fail(f, err, resp);
+                startup_fail_response(f, err, resp);
                 return;
         }
         const struct cfg_entry *e = cfg_find(d->cfgs, config);
