@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "kernel.h"
+#include "prewarm.h"
 #include "session.h"
 #include "startup.h"
 #include "ui.h"
@@ -97,8 +98,8 @@ static void h_health(struct sparkd *d, struct conn *c, const struct http_request
                      json_t *body, const char *arg, struct api_response *resp) {
         (void)c;
         (void)req, (void)body, (void)arg;
-        api_ok(resp, 200, json_pack("{s:s, s:s, s:I}", "status", "ok", "version", SPARKD_VERSION,
-                                    "configs", (json_int_t)d->cfgs->n));
+        api_ok(resp, 200, json_pack("{s:s, s:s, s:I, s:o}", "status", "ok", "version", SPARKD_VERSION,
+                                    "configs", (json_int_t)d->cfgs->n, "prewarm", prewarm_json()));
 }
 
 /* One entry of GET /api/configs. */
@@ -127,6 +128,7 @@ static json_t *config_item(const struct sparkd *d, const struct cfg_entry *e) {
 static void h_configs(struct sparkd *d, struct conn *c, const struct http_request *req,
                       json_t *body, const char *arg, struct api_response *resp) {
         (void)c, (void)req, (void)body, (void)arg;
+        prewarm_touch(d); /* a toolbar opened: the user is active */
         static char *cache;
         static unsigned long cache_gen;
         if (!cache || cache_gen != d->cfg_generation) {

@@ -814,6 +814,15 @@ struct cluster *cluster_stop(struct cluster *c) {
         return NULL;
 }
 
+void cluster_set_owner(struct cluster *c, const struct cluster_cbs *cbs, void *data) {
+        c->cbs = *cbs;
+        c->data = data;
+}
+
+int cluster_pid(const struct cluster *c) {
+        return c && c->nmembers > 0 && c->members[0].p ? (int)proc_pid(c->members[0].p) : 0;
+}
+
 const char *cluster_ui_url(const struct cluster *c) {
         return c ? c->ui_url : NULL;
 }

@@ -63,6 +63,13 @@ int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const s
  * Accepts NULL; returns NULL. */
 struct cluster *cluster_stop(struct cluster *c);
 
+/* Hands c to another owner: later callbacks go to cbs/data (a warm
+ * Connect server taken by a session, prewarm.h).  Callbacks are copied. */
+void cluster_set_owner(struct cluster *c, const struct cluster_cbs *cbs, void *data);
+
+/* The pid of the master or Connect server process, 0 when none runs. */
+int cluster_pid(const struct cluster *c);
+
 /* The web UI of the master (standalone) or of the Connect server's driver
  * (connect: conf's spark.ui.port, else one the daemon allocated):
  * http://127.0.0.1:P.  Never NULL for a started cluster. */

@@ -176,6 +176,11 @@ static void opts_defaults(struct sparkd_opts *o) {
                 size_t n = strlen(o->public_prefix);
                 while (n > 0 && o->public_prefix[n - 1] == '/')
                         o->public_prefix[--n] = '\0';
+                if (n > 0 && o->public_prefix[0] != '/')
+                        fatalx("--public-prefix must be a URL path starting with '/': %s", o->public_prefix);
+                for (size_t i = 0; i < n; i++)
+                        if ((unsigned char)o->public_prefix[i] <= ' ' || o->public_prefix[i] == 0x7f)
+                                fatalx("--public-prefix must not contain spaces or control characters");
         }
         if (!o->runtime_dir)
                 o->runtime_dir = env("JUPYTER_RUNTIME_DIR")

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "fsutil.h"
 #include "log.h"
 
@@ -43,6 +44,7 @@ static const char warmup_code[] =
 struct warm {
         struct warm *next;
         char *config;
+        bool connect;           /* a Spark Connect server (launch: connect), not a driver JVM */
         char *key;              /* {master, app_name, conf, env} as sorted JSON */
         json_t *spec;           /* the same as an object */
         unsigned long long mem; /* spark.driver.memory in bytes */
@@ -52,6 +54,8 @@ struct warm {
         int failures;           /* in a row, without getting ready */
         double launched_at;     /* ev_now of the last launch, 0: never */
         struct proc *p;
+        struct cluster *cl;     /* connect: the server, while starting or ready */
+        char *url;              /* connect: sc://localhost:P/;token=T once ready */
         struct proc *warmer;    /* the warm-up, while W_WARMING */
         pid_t pid;
         char conn_path[PATH_MAX];
@@ -159,19 +163,27 @@ static bool master_is_local(const char *m) {
         return m && (!strcmp(m, "local") || !strncmp(m, "local[", 6));
 }
 
-static bool wanted(const struct cfg_entry *e) {
-        return !e->error && e->doc && json_is_true(json_object_get(e->doc, "prewarm")) &&
-               !json_is_object(json_object_get(e->doc, "launch")) &&
-               master_is_local(json_string_value(json_object_get(e->doc, "master")));
+/* launch: {type: connect} */
+static bool is_connect(const struct cfg_entry *e) {
+        const char *type = json_string_value(json_object_get(json_object_get(e->doc, "launch"), "type"));
+        return type && !strcmp(type, "connect");
 }
 
-/* {master, app_name, conf, env} of e (a new object). */
+static bool wanted(const struct cfg_entry *e) {
+        if (e->error || !e->doc || !json_is_true(json_object_get(e->doc, "prewarm")))
+                return false;
+        if (json_is_object(json_object_get(e->doc, "launch")))
+                return is_connect(e);
+        return master_is_local(json_string_value(json_object_get(e->doc, "master")));
+}
+
+/* {master, app_name, conf, env, connect} of e (a new object). */
 static json_t *spec_of(const struct cfg_entry *e) {
         json_t *conf = json_object_get(e->doc, "conf"), *env = json_object_get(e->doc, "env");
-        return json_pack("{s:O, s:O?, s:o, s:o}", "master", json_object_get(e->doc, "master"), "app_name",
+        return json_pack("{s:O, s:O?, s:o, s:o, s:b}", "master", json_object_get(e->doc, "master"), "app_name",
                          json_object_get(e->doc, "app_name"), "conf",
                          json_is_object(conf) ? json_incref(conf) : json_object(), "env",
-                         json_is_object(env) ? json_incref(env) : json_object());
+                         json_is_object(env) ? json_incref(env) : json_object(), "connect", is_connect(e));
 }
 
 static char *key_of(json_t *spec) {
@@ -340,6 +352,9 @@ static void warm_stop(struct warm *w) {
                 proc_stop(w->p, PREWARM_STOP_GRACE);
                 w->p = NULL;
         }
+        w->cl = cluster_stop(w->cl);
+        free(w->url);
+        w->url = NULL;
         if (w->conn_path[0])
                 unlink(w->conn_path);
         w->conn_path[0] = '\0';
@@ -433,8 +448,81 @@ static void warm_ready(struct warm *w) {
         ev_timer_stop(wd->loop, &w->poll);
         ev_timer_set(&w->idle, wd->opts.prewarm_idle, 0);
         ev_timer_start(wd->loop, &w->idle);
-        log_info("prewarm: %s: driver JVM ready in %.1f s (pid %d)%s", w->config,
-                 ev_now(wd->loop) - w->launched_at, (int)w->pid, w->warmer ? " and warmed up" : "");
+        log_info("prewarm: %s: %s ready in %.1f s (pid %d)%s", w->config,
+                 w->connect ? "Spark Connect server" : "driver JVM", ev_now(wd->loop) - w->launched_at,
+                 (int)w->pid, w->warmer ? " and warmed up" : "");
+}
+
+/* ---- a warm Spark Connect server (cluster.h) ---- */
+
+static void warm_cl_ready(void *data, const char *url) {
+        struct warm *w = data;
+        free(w->url);
+        w->url = strdup(url);
+        if (!w->url) {
+                warm_failed(w, "out of memory", NULL);
+                return;
+        }
+        w->pid = cluster_pid(w->cl);
+        warm_ready(w);
+}
+
+static void warm_cl_failed(void *data, const char *message) {
+        struct warm *w = data;
+        warm_failed(w, "the Spark Connect server did not start", message);
+        warm_fill();
+}
+
+static void warm_cl_exit(void *data, const char *message) {
+        struct warm *w = data;
+        warm_failed(w, "the warm Spark Connect server exited", message);
+        warm_fill();
+}
+
+static void warm_cl_output(void *data, const char *line) {
+        log_debug("prewarm %s: %s", ((struct warm *)data)->config, line);
+}
+
+static const struct cluster_cbs warm_cl_cbs = {
+        .on_ready = warm_cl_ready,
+        .on_failed = warm_cl_failed,
+        .on_exit = warm_cl_exit,
+        .on_output = warm_cl_output,
+};
+
+/* Starts w's Connect server: the configuration's conf and master, as a
+ * cold session's launch would, minus the session's UI path (the UI proxy
+ * tells Spark its public path per request). */
+static int warm_launch_connect(struct warm *w, const char *dir) {
+        char work[PATH_MAX];
+        if (snprintf(work, sizeof work, "%s/connect-%s-%ld-%lu", dir, w->config, (long)getpid(), ++conn_seq) >=
+            (int)sizeof work)
+                return -ENAMETOOLONG;
+        json_t *conf = json_deep_copy(json_object_get(w->spec, "conf"));
+        if (!conf || json_object_set(conf, "spark.master", json_object_get(w->spec, "master")) < 0) {
+                json_decref(conf);
+                return -ENOMEM;
+        }
+        struct cluster_spec spec = {
+                .kind = CLUSTER_CONNECT,
+                .spark_home = spark_home,
+                .work_dir = work,
+                .conf = conf,
+                .env = json_object_get(w->spec, "env"),
+        };
+        char *err = NULL;
+        int r = cluster_start(wd->loop, &spec, &warm_cl_cbs, w, &w->cl, &err);
+        json_decref(conf);
+        if (r < 0) {
+                log_warnx("prewarm: %s: %s", w->config, err ? err : strerror(-r));
+                free(err);
+                return r;
+        }
+        w->pid = cluster_pid(w->cl);
+        w->state = W_STARTING;
+        w->launched_at = ev_now(wd->loop);
+        log_info("prewarm: %s: starting a Spark Connect server (pid %d)", w->config, (int)w->pid);
+        return 0;
 }
 
 static void warmer_on_line(void *data, struct proc *p, const char *line) {
@@ -532,6 +620,8 @@ static int warm_launch(struct warm *w) {
         int r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
+        if (w->connect)
+                return warm_launch_connect(w, dir);
         if (snprintf(w->conn_path, sizeof w->conn_path, "%s/conn-%ld-%lu", dir, (long)getpid(), ++conn_seq) >=
             (int)sizeof w->conn_path)
                 return -ENAMETOOLONG;
@@ -671,6 +761,7 @@ static struct warm *warm_new(const struct cfg_entry *e, json_t *spec, char *key)
         if (!w)
                 return NULL;
         w->config = strdup(e->name);
+        w->connect = json_is_true(json_object_get(spec, "connect"));
         w->spec = spec;
         w->key = key;
         const char *mem = json_string_value(json_object_get(json_object_get(spec, "conf"), "spark.driver.memory"));
@@ -707,7 +798,8 @@ static struct warm *warm_update(const struct cfg_entry *e) {
                         free(key);
                         return w;
                 }
-                log_info("prewarm: %s: configuration changed: replacing its driver JVM", w->config);
+                log_info("prewarm: %s: configuration changed: replacing its %s", w->config,
+                         w->connect ? "Spark Connect server" : "driver JVM");
                 w = warm_free(w);
         }
         w = warm_new(e, spec, key);
@@ -721,9 +813,13 @@ static struct warm *warm_update(const struct cfg_entry *e) {
 /* Makes the slots follow d's configurations: new ones, changed ones
  * replaced, unwanted ones stopped. */
 static void warm_sync(struct sparkd *d) {
+        static unsigned long synced_gen;
+        static bool synced;
         wd = d;
-        if (shut)
-                return;
+        if (shut || (synced && synced_gen == d->cfg_generation))
+                return; /* every change of the set is a reload (a new generation) */
+        synced = true;
+        synced_gen = d->cfg_generation;
         struct warm *list = NULL, **tail = &list;
         const struct cfg_set *s = d->cfgs;
         /* the default configuration first: it gets a JVM when the cap is reached */
@@ -793,7 +889,7 @@ struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *o
                 return NULL;
         warm_sync(d); /* a configuration changed since its JVM started: not that one */
         struct warm *w = warm_find(e->name);
-        if (!w || w->state != W_READY || !w->p)
+        if (!w || w->connect || w->state != W_READY || !w->p)
                 return NULL;
         if (overrides && overrides_jvm(json_object_get(w->spec, "conf"), overrides)) {
                 log_debug("prewarm: %s: the overrides change the JVM: not using the warm driver", w->config);
@@ -818,6 +914,32 @@ struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *o
         return p;
 }
 
+struct cluster *prewarm_take_connect(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
+                                     const struct cluster_cbs *cbs, void *data, char **ret_url) {
+        if (shut)
+                return NULL;
+        warm_sync(d);
+        struct warm *w = warm_find(e->name);
+        if (!w || !w->connect || w->state != W_READY || !w->cl || !w->url)
+                return NULL;
+        if (overrides && overrides_jvm(json_object_get(w->spec, "conf"), overrides)) {
+                log_debug("prewarm: %s: the overrides change the server: not using the warm one", w->config);
+                return NULL;
+        }
+        struct cluster *c = w->cl;
+        char *url = w->url;
+        w->cl = NULL;
+        w->url = NULL;
+        cluster_set_owner(c, cbs, data);
+        log_info("prewarm: %s: Spark Connect server (pid %d) handed to a session", w->config, (int)w->pid);
+        warm_stop(w);
+        ev_timer_stop(d->loop, &w->retry);
+        ev_timer_set(&w->retry, PREWARM_REFILL_DELAY, 0);
+        ev_timer_start(d->loop, &w->retry);
+        *ret_url = url;
+        return c;
+}
+
 json_t *prewarm_json(void) {
         json_t *arr = json_array();
         for (struct warm *w = warms; w; w = w->next) {
@@ -826,8 +948,10 @@ json_t *prewarm_json(void) {
                                  : w->state == W_WARMING  ? "warming"
                                  : w->asleep              ? "idle"
                                                           : "waiting";
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "config", w->config, "state", st, "pid",
-                                                     w->state != W_COLD ? json_integer(w->pid) : json_null()));
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "config", w->config, "kind",
+                                                     w->connect ? "connect" : "driver", "state", st, "pid",
+                                                     w->state != W_COLD && w->pid > 0 ? json_integer(w->pid)
+                                                                                      : json_null()));
         }
         return json_pack("{s:i, s:f, s:o}", "max", wd ? (int)wd->opts.prewarm_max : 0, "idle",
                          wd ? wd->opts.prewarm_idle : 0.0, "jvms", arr);

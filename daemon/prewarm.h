@@ -11,6 +11,12 @@
  * it, then removed).  Its stdin is a pipe the daemon holds: the gateway
  * exits at EOF, so it also ends with the daemon.
  *
+ * A configuration with `prewarm: true` and `launch: {type: connect}`
+ * gets its Spark Connect server started the same way (cluster.h, with the
+ * configuration's conf and master, before any click): a session start
+ * takes it (prewarm_take_connect) and only attaches.  The rules below
+ * hold for both kinds; the server's memory is its spark.driver.memory.
+ *
  * A session start takes a ready JVM (prewarm_take): it then belongs to
  * that session and to no one else, and the next one starts in the
  * background.  Rules:
@@ -34,6 +40,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "daemon.h"
 #include "proc.h"
@@ -72,8 +79,18 @@ bool prewarm_jvm_level_key(const char *key);
 struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
                           const struct proc_cbs *cbs, void *data, json_t **ret_handover);
 
-/* {"max", "idle", "jvms": [{"config", "state": "starting"|"ready"|"idle"|
- * "waiting", "pid" (or null)}]} for GET /api/health. */
+/* Hands the ready warm Spark Connect server of configuration e (a
+ * `launch: connect` configuration) to a session, unless none is ready or
+ * overrides change a JVM-level property.  Later callbacks go to cbs/data;
+ * the caller owns the cluster (cluster_stop).  Stores the server's URL
+ * (sc://localhost:P/;token=T, malloc'd) in *ret_url.  Returns the
+ * cluster, or NULL. */
+struct cluster *prewarm_take_connect(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
+                                     const struct cluster_cbs *cbs, void *data, char **ret_url);
+
+/* {"max", "idle", "jvms": [{"config", "kind": "driver"|"connect", "state":
+ * "starting"|"warming"|"ready"|"idle"|"waiting", "pid" (or null)}]} for
+ * GET /api/health. */
 json_t *prewarm_json(void);
 
 /* At daemon exit (after the loop): stops every warm JVM (SIGTERM; reaped

@@ -44,6 +44,7 @@ struct session {
         struct proc *old_jvm;   /* the replaced session's, until the new start code ran */
         json_t *handover;       /* what run() gets to connect to jvm, or NULL */
         int jvm_pid;            /* jvm's pid, 0 when the start is cold */
+        bool warm_server;       /* cluster is a warm Connect server the daemon had ready */
         char start_msg[KMSG_UUID_LEN + 1];
         char stop_msg[KMSG_UUID_LEN + 1];
         char marker[PATH_MAX];
@@ -106,8 +107,10 @@ static json_t *session_json(const struct session *s) {
                 json_object_set(o, info_keys[i], v ? v : json_null());
         }
         json_object_set_new(o, "connect", json_boolean(json_is_true(json_object_get(s->info, "connect"))));
-        json_object_set_new(o, "prewarmed", json_boolean(s->jvm_pid > 0));
+        json_object_set_new(o, "prewarmed", json_boolean(s->jvm_pid > 0 || s->warm_server));
         json_object_set_new(o, "jvm_pid", s->jvm_pid > 0 ? json_integer(s->jvm_pid) : json_null());
+        int spid = cluster_pid(s->cluster);
+        json_object_set_new(o, "server_pid", spid > 0 ? json_integer(spid) : json_null());
         json_object_set_new(o, "ui_path", s->state == S_READY && s->ui_port > 0 ? json_string(s->ui_path)
                                                                                 : json_null());
         json_object_set_new(o, "ready_at", s->ready_at > 0 ? json_real(s->ready_at) : json_null());
@@ -850,14 +853,27 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
         s->next = sessions;
         sessions = s;
         json_t *launch = json_object_get(e->doc, "launch");
+        char *warm_url = NULL;
         if (!json_is_object(launch)) { /* a warm driver JVM, when one is ready */
                 s->jvm = prewarm_take(d, e, s->overrides, &jvm_cbs, s, &s->handover);
                 s->jvm_pid = s->jvm ? (int)proc_pid(s->jvm) : 0;
+        } else { /* a warm Connect server, when the configuration has one ready */
+                s->cluster = prewarm_take_connect(d, e, s->overrides, &launch_cbs, s, &warm_url);
+                s->warm_server = s->cluster != NULL;
         }
         prewarm_touch(d);
-        if (session_ui_setup(s, resp) < 0 ||
-            (json_is_object(launch) ? session_launch(s, e, launch, resp)
-                                    : session_send_start(s, NULL, NULL, resp)) < 0) {
+        r = session_ui_setup(s, resp);
+        if (r == 0 && s->warm_server) { /* the server's UI is the session's */
+                const char *colon = strrchr(cluster_ui_url(s->cluster), ':');
+                s->ui_port = atoi(colon + 1);
+                log_info("session %s: attaching to the warm Spark Connect server", kid);
+        }
+        if (r == 0)
+                r = s->warm_server             ? session_send_start(s, NULL, warm_url, resp)
+                    : json_is_object(launch) ? session_launch(s, e, launch, resp)
+                                               : session_send_start(s, NULL, NULL, resp);
+        free(warm_url);
+        if (r < 0) {
                 session_remove(s);
                 free(lazy);
                 return;

@@ -127,7 +127,8 @@ static void ui_fail_detached(struct uiproxy *p, int status, const char *msg) {
 static bool hop_by_hop(const char *name) {
         static const char *const drop[] = {"connection", "keep-alive", "proxy-connection", "proxy-authorization",
                                            "te", "trailer", "upgrade", "host", "cookie", "authorization",
-                                           "x-xsrftoken", "content-length", "transfer-encoding"};
+                                           "x-xsrftoken", "content-length", "transfer-encoding",
+                                           "x-forwarded-context"};
         for (size_t i = 0; i < sizeof drop / sizeof *drop; i++)
                 if (!strcasecmp(name, drop[i]))
                         return true;
@@ -135,12 +136,17 @@ static bool hop_by_hop(const char *name) {
 }
 
 /* The request Spark gets: the path without /ui/<id>, the client's headers
- * minus hop-by-hop ones and the Jupyter credentials, Connection: close. */
+ * minus hop-by-hop ones and the Jupyter credentials, X-Forwarded-Context
+ * with the session's public path (Spark's UI prefixes its links with it
+ * when no spark.ui.proxyBase is set: a Connect server started before the
+ * session existed), Connection: close. */
 static int ui_build_request(struct uiproxy *p, const struct http_request *req, const char *target) {
         int r = sb_printf(&p->up, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", req->method, target, p->port);
         for (size_t i = 0; r == 0 && i < req->n_headers; i++)
                 if (!hop_by_hop(req->headers[i].name))
                         r = sb_printf(&p->up, "%s: %s\r\n", req->headers[i].name, req->headers[i].value);
+        if (r == 0)
+                r = sb_printf(&p->up, "X-Forwarded-Context: %s\r\n", p->base);
         if (r == 0 && req->body_len)
                 r = sb_printf(&p->up, "Content-Length: %zu\r\n", req->body_len);
         if (r == 0)
@@ -358,6 +364,9 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                 return;
         }
         struct uiproxy *p = calloc(1, sizeof *p);
+        if (p)
+                snprintf(p->base, sizeof p->base, "%s/ui/%s", d->opts.public_prefix ? d->opts.public_prefix : "",
+                         kid);
         if (!p || ui_build_request((p->port = port, p), req, target) < 0) {
                 if (p)
                         sb_free(&p->up);

@@ -35,6 +35,25 @@ prewarm: true
 
 READY = re.compile(r"prewarm: local: driver JVM ready in [0-9.]+ s \(pid (\d+)\)")
 
+CONNECT = """\
+name: connect
+default: true
+master: local[2]
+launch:
+  type: connect
+conf:
+  spark.driver.memory: 600m
+  spark.sql.shuffle.partitions: 4
+overridable:
+  spark.sql.shuffle.partitions:
+    type: int
+    min: 1
+    max: 100
+prewarm: true
+"""
+
+CONNECT_READY = re.compile(r"prewarm: connect: Spark Connect server ready in [0-9.]+ s \(pid (\d+)\)")
+
 
 def pid_alive(pid):
     try:
@@ -44,11 +63,12 @@ def pid_alive(pid):
         return False
 
 
-def make_env(daemon_factory, tmp_path, *args):
+def make_env(daemon_factory, tmp_path, *args, configs=None):
     admin = tmp_path / "admin"
     (admin / "templates").mkdir(parents=True)
     shutil.copy(ROOT / "configs" / "templates" / "default.py.j2", admin / "templates")
-    (admin / "local.yaml").write_text(CONFIG)
+    for name, text in (configs or {"local.yaml": CONFIG}).items():
+        (admin / name).write_text(text)
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     d = daemon_factory(admin_dirs=[admin], extra_args=[
@@ -200,7 +220,13 @@ def test_idle_warm_jvm_is_reaped_then_rewarmed(daemon_factory, tmp_path):
         start(d, k.id)
         s = wait_state(d, k.id)
         assert s["state"] == "ready" and s["prewarmed"] is False, s
-        wait_warm(d, 2)
+        second = wait_warm(d, 2)
+        # idle again; opening a toolbar (GET /api/configs) also counts as activity
+        assert wait_until(lambda: not pid_alive(second), 20), d.output()
+        time.sleep(1)
+        assert len(warm_pids(d)) == 2
+        assert d.get("/api/configs").status == 200
+        wait_warm(d, 3)
     finally:
         for k in d.kernels:
             k.shutdown()
@@ -219,3 +245,47 @@ def test_daemon_killed_leaves_no_warm_jvm(daemon_factory, tmp_path):
     d.proc.send_signal(signal.SIGKILL)
     d.proc.wait()
     assert wait_until(lambda: not pid_alive(pid), 20)
+
+
+def test_prewarmed_connect_server_is_attached(daemon_factory, tmp_path):
+    """`prewarm: true` on a `launch: connect` configuration: the daemon
+    starts the Connect server before any click; a start only attaches, the
+    server belongs to that session, the next one starts in the background."""
+    pytest.importorskip("grpc")
+    d = make_env(daemon_factory, tmp_path, configs={"connect.yaml": CONNECT})
+    try:
+        pids = lambda: [int(p) for p in CONNECT_READY.findall(d.output())]  # noqa: E731
+        assert wait_until(lambda: pids(), 120), d.output()
+        pid = pids()[0]
+        assert pid in java_children(d.proc.pid)
+        health = d.get("/api/health").json()["prewarm"]["jvms"]
+        assert health == [{"config": "connect", "kind": "connect", "state": "ready", "pid": pid}], health
+        k = d.kernel()
+        start(d, k.id, config="connect", overrides={"spark.sql.shuffle.partitions": 9})
+        s = wait_state(d, k.id)
+        assert s["state"] == "ready", s
+        assert s["prewarmed"] is True and s["server_pid"] == pid and s["jvm_pid"] is None, s
+        assert s["connect"] is True
+        assert "attaching to the warm Spark Connect server" in d.output()
+        assert run_ok(k, "print(spark.range(100).count())") == "100"
+        assert run_ok(k, "print(spark.conf.get('spark.sql.shuffle.partitions'))") == "9"
+        assert java_children(k.pid) == []  # the kernel holds no JVM
+        # the server's UI under the session's public path, although the
+        # server started before the session existed (X-Forwarded-Context)
+        jobs = d.get(f"/ui/{k.id}/jobs/")
+        assert jobs.status == 200 and "Spark Jobs" in jobs.text
+        assert f'href="/user/alice/sparkd/ui/{k.id}/jobs/"' in jobs.text
+        # the next warm server, for the next notebook
+        assert wait_until(lambda: len(pids()) >= 2, 120), d.output()
+        nxt = pids()[1]
+        assert nxt != pid
+        # stopping the session stops its server, not the next one
+        assert d.request("DELETE", f"/api/sessions/{k.id}").status == 202
+        assert wait_state(d, k.id, ("stopped",))["reason"] == "stopped"
+        assert wait_until(lambda: not pid_alive(pid), 30)
+        assert pid_alive(nxt)
+        d.stop()
+        assert wait_until(lambda: not pid_alive(nxt), 20)
+    finally:
+        for k in d.kernels:
+            k.shutdown()
