@@ -8,10 +8,17 @@ not timed, as a notebook is open before the click); variants run round-robin
       and the count in one cell, with no sparkd anywhere (an empty IPython dir).
   (b) sparkd `local`, cold: POST /api/sessions, long-poll until `ready`, then the
       count in a cell.
-  (c) sparkd `local` pre-warmed, (d) `connect` with its server running, (e)
-      `standalone-ephemeral` cold: not yet measured (pre-warming, the Connect
-      server and the cluster launcher are still being built).  Add each as a
-      function in VARIANTS.
+  (c) sparkd `local`, pre-warmed: the same against a second daemon that keeps
+      a driver JVM ready (`prewarm: true`, as shipped); before each run the
+      bench waits until the JVM is ready again (a user logged in a while ago).
+  (d) sparkd `connect` with its server running: the second daemon also keeps
+      the Connect server of `connect` ready (its copy of connect.yaml says
+      `prewarm: true`); the click only attaches.
+  (e) `standalone-ephemeral`, cold: the daemon starts a master and two workers
+      per session, then the kernel connects.
+The cold daemon runs with --prewarm-max 0.  Before every run the warm
+daemon's JVMs must be ready, so that no background start competes for the
+two cores with the run being timed.
 """
 import json
 import time
@@ -45,8 +52,8 @@ def baseline(env):
         _finish(k)
 
 
-def sparkd_start(env, config):
-    d = env["daemon"]
+def sparkd_start(env, config, daemon="daemon", expect_prewarmed=None):
+    d = env[daemon]
     k = Kernel(d.runtime, d.ipython)
     try:
         h = d.http()
@@ -59,6 +66,8 @@ def sparkd_start(env, config):
         t_ready = time.perf_counter()
         if s["state"] != "ready":
             raise RuntimeError(f"session failed: {json.dumps(s)[:1000]}")
+        if expect_prewarmed is not None and s.get("prewarmed") is not expect_prewarmed:
+            raise RuntimeError(f"{config}: prewarmed is {s.get('prewarmed')}, expected {expect_prewarmed}")
         status, out, err = k.run(COUNT)
         t1 = time.perf_counter()
         h.close()
@@ -70,25 +79,66 @@ def sparkd_start(env, config):
 
 
 def sparkd_local_cold(env):
-    return sparkd_start(env, "local")
+    return sparkd_start(env, "local", expect_prewarmed=False)
+
+
+def sparkd_local_prewarmed(env):
+    return sparkd_start(env, "local", daemon="warm", expect_prewarmed=True)
+
+
+def sparkd_connect_running(env):
+    return sparkd_start(env, "connect", daemon="warm", expect_prewarmed=True)
+
+
+def sparkd_standalone_ephemeral(env):
+    return sparkd_start(env, "standalone-ephemeral", expect_prewarmed=False)
 
 
 # key, label, function (None: not yet measured), what it is compared with
 VARIANTS = [
     ("a_baseline", "(a) baseline: getOrCreate() in a fresh kernel", baseline),
     ("b_local_cold", "(b) sparkd local, cold", sparkd_local_cold),
-    ("c_local_prewarmed", "(c) sparkd local, pre-warmed", None),   # TODO: pre-warming (issue 6)
-    ("d_connect_running", "(d) sparkd connect, server running", None),  # TODO: Connect at login
-    ("e_standalone_ephemeral", "(e) standalone-ephemeral, cold", None),  # TODO: cluster launcher
+    ("c_local_prewarmed", "(c) sparkd local, pre-warmed", sparkd_local_prewarmed),
+    ("d_connect_running", "(d) sparkd connect, server running", sparkd_connect_running),
+    ("e_standalone_ephemeral", "(e) standalone-ephemeral, cold", sparkd_standalone_ephemeral),
 ]
 TARGETS = {"b_local_cold": 1.1, "c_local_prewarmed": 0.4, "d_connect_running": 0.15}
+WARM = ("local", "connect")
+
+
+def wait_warm(d, timeout=180):
+    """Waits until every configuration in WARM has its JVM or server ready."""
+    h = d.http()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            st, health = h.request("GET", "/api/health")
+            states = {j["config"]: j["state"] for j in health.get("prewarm", {}).get("jvms", [])}
+            if all(states.get(c) == "ready" for c in WARM):
+                return
+            time.sleep(0.2)
+    finally:
+        h.close()
+    raise RuntimeError(f"the warm daemon's JVMs did not get ready: {states}")
+
+
+def warm_daemon(base):
+    """A second daemon keeping `local`'s driver and `connect`'s server ready."""
+    d = Daemon(base, ["--start-timeout", "150", "--prewarm-max", "2"])
+    conf = d.admin / "connect.yaml"
+    text = conf.read_text()
+    if "prewarm: false" not in text:
+        raise RuntimeError(f"{conf}: no 'prewarm: false' to turn on")
+    conf.write_text(text.replace("prewarm: false", "prewarm: true"))
+    return d.start()
 
 
 def run(quick=False):
     runs = 2 if quick else 5
     base = tempdir(NAME)
-    d = Daemon(base / "daemon", ["--start-timeout", "150"]).start()
-    env = {"daemon": d, "runtime_a": base / "runtime-a", "ipython_a": base / "ipython-a"}
+    d = Daemon(base / "daemon", ["--start-timeout", "150", "--prewarm-max", "0"]).start()
+    w = warm_daemon(base / "warm")
+    env = {"daemon": d, "warm": w, "runtime_a": base / "runtime-a", "ipython_a": base / "ipython-a"}
     env["runtime_a"].mkdir()
     env["ipython_a"].mkdir()
     samples = {key: [] for key, _, fn in VARIANTS if fn}
@@ -97,11 +147,13 @@ def run(quick=False):
         for _ in range(runs):
             for key, _, fn in VARIANTS:
                 if fn:
+                    wait_warm(w)  # nothing starts in the background during a run
                     r = fn(env)
                     samples[key].append(r["usable_s"])
                     extra[key].append(r)
     finally:
         d.stop()
+        w.stop()
     res = {"runs_each": runs, "variants": []}
     base_p50 = summary(samples["a_baseline"])["p50"]
     for key, label, fn in VARIANTS:

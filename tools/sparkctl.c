@@ -387,6 +387,35 @@ static int session_path(char *out, size_t n, const char *id, const char *query) 
         return 0;
 }
 
+/* "pre-warming: off" or "pre-warming (max N, idle S s): local driver ready
+ * (pid P), ..." and a blank line; nothing for a daemon that does not say. */
+static void print_prewarm(json_t *pw) {
+        if (!json_is_object(pw))
+                return;
+        char b1[32], b2[32];
+        json_int_t max = json_integer_value(json_object_get(pw, "max"));
+        json_t *jvms = json_object_get(pw, "jvms");
+        if (max <= 0) {
+                puts("pre-warming: off\n");
+                return;
+        }
+        printf("pre-warming (max %s, idle %s s):", scalar(json_object_get(pw, "max"), b1, sizeof b1),
+               scalar(json_object_get(pw, "idle"), b2, sizeof b2));
+        if (json_array_size(jvms) == 0)
+                fputs(" no configuration asks for it", stdout);
+        size_t i;
+        json_t *j;
+        json_array_foreach(jvms, i, j) {
+                char c1[64], c2[32], c3[32], c4[32];
+                printf("%s %s %s %s", i ? "," : "", scalar(json_object_get(j, "config"), c1, sizeof c1),
+                       scalar(json_object_get(j, "kind"), c2, sizeof c2),
+                       scalar(json_object_get(j, "state"), c3, sizeof c3));
+                if (json_is_integer(json_object_get(j, "pid")))
+                        printf(" (pid %s)", scalar(json_object_get(j, "pid"), c4, sizeof c4));
+        }
+        puts("\n");
+}
+
 static int status_all(struct ctl *c) {
         json_t *health, *doc;
         if (call(c, "GET", "/api/health", NULL, request_timeout(c), &health) < 0)
@@ -407,6 +436,7 @@ static int status_all(struct ctl *c) {
                        json_string_value(json_object_get(health, "version")), c->socket,
                        json_string_value(json_object_get(health, "status")),
                        scalar(json_object_get(health, "configs"), b, sizeof b));
+                print_prewarm(json_object_get(health, "prewarm"));
                 struct table t = {.head = {"KERNEL", "CONFIG", "STATE", "MASTER", "APP", "UI"}, .ncols = 6};
                 if (!(t.rows = json_array()))
                         die_oom();

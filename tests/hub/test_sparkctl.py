@@ -74,6 +74,7 @@ def test_status_without_sessions(hub_daemon):
         f"sparkd {hub_daemon.get('/api/health').json()['version']} on {hub_daemon.sock}: "
         f"ok, {hub_daemon.get('/api/health').json()['configs']} configuration(s)")
     assert "no sessions" in p.stdout
+    assert "pre-warming: off" in p.stdout.splitlines()  # the test daemons run with max 0
     j = json.loads(ctl("--json", "status", sock=hub_daemon.sock).stdout)
     assert j["health"]["status"] == "ok" and j["sessions"] == []
 
@@ -271,6 +272,23 @@ def test_start_sends_numbers_and_strings(scripted):
         "overrides": {"spark.executor.instances": 4, "spark.driver.memory": "2g", "n": -3,
                       "f": "1.5", "e": ""}}
     assert re.search(r"^state\s+starting$", p.stdout, re.M)
+
+
+def test_status_shows_pre_warming(scripted):
+    # one answer serves both requests (health and sessions)
+    doc = {"status": "ok", "version": "9.9", "configs": 2, "sessions": [],
+           "prewarm": {"max": 2, "idle": 900.0, "jvms": [
+               {"config": "local", "kind": "driver", "state": "ready", "pid": 4242},
+               {"config": "connect", "kind": "connect", "state": "waiting", "pid": None}]}}
+    s = scripted(http(200, json.dumps(doc)))
+    p = ctl("status", sock=s.path)
+    assert p.returncode == 0, p.stderr
+    assert ("pre-warming (max 2, idle 900 s): local driver ready (pid 4242), connect connect waiting"
+            in p.stdout.splitlines()), p.stdout
+    doc["prewarm"]["jvms"] = []
+    s2 = scripted(http(200, json.dumps(doc)))
+    p = ctl("status", sock=s2.path)
+    assert "pre-warming (max 2, idle 900 s): no configuration asks for it" in p.stdout.splitlines()
 
 
 def test_error_without_json_body(scripted):

@@ -456,6 +456,21 @@ def test_help_and_version():
     assert p.returncode == 2
 
 
+
+@pytest.mark.parametrize("prefix, message", [
+    ("user/alice", "--public-prefix must be a URL path starting with '/': user/alice"),
+    ("/user/al ice", "--public-prefix must not contain spaces or control characters"),
+    ("/user/alice\r\nX-Evil: 1", "--public-prefix must not contain spaces or control characters"),
+])
+def test_bad_public_prefix_is_refused(prefix, message):
+    # it goes into an HTTP header (X-Forwarded-Context) and into links
+    p = subprocess.run([SPARKD, "--public-prefix", prefix, "--check-config"], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr.strip() == f"sparkd: {message}", p.stderr
+    env = dict(os.environ, SPARKD_PUBLIC_PREFIX=prefix)
+    p = subprocess.run([SPARKD, "--check-config"], capture_output=True, text=True, env=env)
+    assert p.returncode == 1 and message in p.stderr
+
+
 # --- systemd ------------------------------------------------------------------
 
 def test_socket_activation_and_notify(daemon_factory, tmp_path):

@@ -275,6 +275,9 @@ def test_prewarmed_connect_server_is_attached(daemon_factory, tmp_path):
         jobs = d.get(f"/ui/{k.id}/jobs/")
         assert jobs.status == 200 and "Spark Jobs" in jobs.text
         assert f'href="/user/alice/sparkd/ui/{k.id}/jobs/"' in jobs.text
+        # a client cannot choose that path: its own header is dropped
+        evil = d.get(f"/ui/{k.id}/jobs/", headers=["X-Forwarded-Context: /evil"])
+        assert evil.status == 200 and "/evil" not in evil.text
         # the next warm server, for the next notebook
         assert wait_until(lambda: len(pids()) >= 2, 120), d.output()
         nxt = pids()[1]
