@@ -75,6 +75,8 @@ static bool discover_failed;
 static unsigned long conn_seq;
 static bool shut;                  /* prewarm_stop_all ran: the daemon is stopping */
 static bool warmup_off;            /* a warm-up failed: JVMs are kept ready without it */
+static ev_timer start_delay;       /* after the daemon's start, until PREWARM_START_DELAY */
+static bool start_delay_done;
 
 static void warm_fill(void);
 
@@ -729,7 +731,7 @@ static bool spark_home_known(void) {
 /* Starts what is missing, within the cap, the memory rule and the retry
  * pacing. */
 static void warm_fill(void) {
-        if (!wd || shut || wd->opts.prewarm_max == 0)
+        if (!wd || shut || wd->opts.prewarm_max == 0 || ev_is_active(&start_delay))
                 return;
         int n = warm_count();
         for (struct warm *w = warms; w && n < (int)wd->opts.prewarm_max; w = w->next) {
@@ -845,14 +847,32 @@ static void warm_sync(struct sparkd *d) {
         warms = list;
 }
 
+static void start_delay_cb(struct ev_loop *loop, ev_timer *t, int revents) {
+        (void)loop, (void)t, (void)revents;
+        warm_fill();
+}
+
 void prewarm_refresh(struct sparkd *d) {
         discover_failed = false;
         warm_sync(d);
+        if (!start_delay_done) {
+                /* the daemon starts with the user's server: let the server
+                 * have the cores first (the first user activity ends the
+                 * wait early, see prewarm_touch) */
+                start_delay_done = true;
+                if (PREWARM_START_DELAY > 0 && warms) {
+                        ev_timer_init(&start_delay, start_delay_cb, PREWARM_START_DELAY, 0);
+                        ev_timer_start(d->loop, &start_delay);
+                        log_debug("prewarm: first launch in %.0f s or at the first user activity",
+                                  PREWARM_START_DELAY);
+                }
+        }
         warm_fill();
 }
 
 void prewarm_touch(struct sparkd *d) {
         warm_sync(d); /* configurations may have changed through the API */
+        ev_timer_stop(d->loop, &start_delay);
         for (struct warm *w = warms; w; w = w->next) {
                 if (w->asleep && w->failures >= PREWARM_MAX_FAILURES)
                         w->failures = PREWARM_MAX_FAILURES - 1; /* one more try */
@@ -959,6 +979,8 @@ json_t *prewarm_json(void) {
 
 void prewarm_stop_all(void) {
         shut = true;
+        if (wd)
+                ev_timer_stop(wd->loop, &start_delay);
         while (warms) {
                 struct warm *w = warms;
                 warms = w->next;

@@ -20,6 +20,9 @@
  * A session start takes a ready JVM (prewarm_take): it then belongs to
  * that session and to no one else, and the next one starts in the
  * background.  Rules:
+ *  - the first launch waits PREWARM_START_DELAY after the daemon starts
+ *    (it starts with the user's server, which should have the cores first)
+ *    or until the first prewarm_touch, whichever comes first;
  *  - at most opts.prewarm_max warm (untaken) JVMs in total; 0 disables;
  *  - an untaken JVM stops after opts.prewarm_idle seconds without
  *    prewarm_touch(); the next touch starts it again;
@@ -53,6 +56,9 @@
 #define PREWARM_MAX_FAILURES  3
 #ifndef PREWARM_REFILL_DELAY
 #define PREWARM_REFILL_DELAY  8.0   /* seconds from a handover to the next launch */
+#endif
+#ifndef PREWARM_START_DELAY
+#define PREWARM_START_DELAY   6.0   /* seconds from the daemon's start to the first launch */
 #endif
 #define PREWARM_SECRET_MAX    256   /* bytes of the gateway's secret */
 

@@ -292,3 +292,18 @@ def test_prewarmed_connect_server_is_attached(daemon_factory, tmp_path):
     finally:
         for k in d.kernels:
             k.shutdown()
+
+
+def test_first_launch_waits_for_the_server_or_the_first_activity(daemon_factory, tmp_path):
+    """The daemon starts with the user's server: its first warm JVM waits a
+    few seconds (the server gets the cores first), unless the user is
+    already active (a toolbar asks for the configurations)."""
+    d = make_env(daemon_factory, tmp_path)
+    time.sleep(2)
+    assert java_children(d.proc.pid) == []
+    jvms = d.get("/api/health").json()["prewarm"]["jvms"]
+    assert jvms == [{"config": "local", "kind": "driver", "state": "waiting", "pid": None}], jvms
+    assert d.get("/api/configs").status == 200  # activity: no more waiting
+    assert wait_until(lambda: java_children(d.proc.pid), 5), d.output()
+    assert d.get("/api/health").json()["prewarm"]["jvms"][0]["state"] in ("starting", "warming", "ready")
+    wait_warm(d)
