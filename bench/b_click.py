@@ -114,6 +114,8 @@ def wait_warm(d, timeout=180):
         while time.monotonic() < deadline:
             st, health = h.request("GET", "/api/health")
             states = {j["config"]: j["state"] for j in health.get("prewarm", {}).get("jvms", [])}
+            if health.get("prewarm", {}).get("error"):
+                raise RuntimeError(f"the warm daemon cannot pre-warm: {health['prewarm']['error']}")
             if all(states.get(c) == "ready" for c in WARM):
                 return
             time.sleep(0.2)

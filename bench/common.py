@@ -241,6 +241,7 @@ class Daemon:
         env = dict(os.environ)
         for k in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID"):
             env.pop(k, None)
+        env.setdefault("SPARKD_PYTHON", sys.executable)  # Spark for launched clusters and warm JVMs
         self.log = open(self.base / "sparkd.log", "wb")
         self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env, stdin=subprocess.DEVNULL)

@@ -16,6 +16,7 @@
 
 #include "fsutil.h"
 #include "proc.h"
+#include "sparkhome.h"
 #include "strbuf.h"
 
 extern char **environ;
@@ -64,8 +65,7 @@ struct cluster {
         char ui_url[40];
         struct member members[1 + CLUSTER_WORKERS_MAX];
         int nmembers;
-        struct proc *discover;
-        char *discover_line;
+        struct sparkhome_wait *discover; /* while looking for SPARK_HOME */
         ev_timer timeout;
         ev_timer poll;
         int poll_fd;               /* a connect() in progress, or -1 */
@@ -74,7 +74,6 @@ struct cluster {
 };
 
 static struct cluster *clusters;
-static char *cached_spark_home;
 
 /* ---- small helpers ---- */
 
@@ -133,13 +132,6 @@ static bool cl_is_error_line(const char *l) {
         return false;
 }
 
-static bool cl_spark_home_ok(const char *home) {
-        char path[4096];
-        if (!home || home[0] != '/' || snprintf(path, sizeof(path), "%s/bin/spark-class", home) >= (int)sizeof(path))
-                return false;
-        return access(path, X_OK) == 0;
-}
-
 /* ---- callbacks into the owner, guarded against cluster_stop inside them ---- */
 
 static void cl_enter(struct cluster *c) {
@@ -178,11 +170,7 @@ static void cl_halt(struct cluster *c) {
         if (c->poll_fd >= 0)
                 close(c->poll_fd);
         c->poll_fd = -1;
-        if (c->discover) {
-                proc_detach(c->discover);
-                proc_stop(c->discover, 1);
-                c->discover = NULL;
-        }
+        c->discover = sparkhome_cancel(c->discover);
         for (int i = 0; i < c->nmembers; i++)
                 cl_member_release(&c->members[i]);
 }
@@ -193,7 +181,6 @@ static void cl_free(struct cluster *c) {
         free(c->spark_home);
         free(c->work_dir);
         free(c->worker_memory);
-        free(c->discover_line);
         json_decref(c->conf);
         json_decref(c->env);
         free(c);
@@ -574,53 +561,24 @@ static void cl_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         cl_leave(c);
 }
 
-/* ---- SPARK_HOME discovery: the pyspark package of a Python ---- */
+/* ---- SPARK_HOME (sparkhome.h) ---- */
 
-static const char *cl_python(void) {
-        const char *py = getenv("SPARKD_PYTHON");
-        return py && *py ? py : "python3";
-}
-
-static void cl_discover_line(void *data, struct proc *p, const char *line) {
-        (void)p;
-        struct cluster *c = data;
-        if (!c->discover_line) {
-                c->discover_line = strdup(line);
-        } else if (cl_is_error_line(line)) { /* a traceback's last line says what failed */
-                free(c->discover_line);
-                c->discover_line = strdup(line);
-        }
-}
-
-static void cl_discover_exit(void *data, struct proc *p, int status) {
-        (void)p;
+static void cl_found(void *data, const char *home, const char *detail) {
         struct cluster *c = data;
         c->discover = NULL;
         cl_enter(c);
-        if (status == 0 && cl_spark_home_ok(c->discover_line)) {
-                free(cached_spark_home);
-                cached_spark_home = strdup(c->discover_line);
-                c->spark_home = strdup(c->discover_line);
+        if (home) {
+                c->spark_home = strdup(home);
                 int r = c->spark_home ? cl_launch(c) : -ENOMEM;
                 if (r < 0)
                         cl_fail(c, "Could not start Spark", strerror(-r));
         } else {
-                char *sentence = cl_strdupf(
-                        "No usable pyspark found by %s (set SPARK_HOME or SPARKD_PYTHON)", cl_python());
-                cl_fail(c, sentence ? sentence : "No usable pyspark found", c->discover_line);
+                char *sentence = cl_strdupf("No usable pyspark found by %s (set SPARK_HOME or SPARKD_PYTHON)",
+                                            sparkhome_python());
+                cl_fail(c, sentence ? sentence : "No usable pyspark found", detail);
                 free(sentence);
         }
         cl_leave(c);
-}
-
-static const struct proc_cbs cl_discover_cbs = {cl_discover_line, cl_discover_exit};
-
-static int cl_discover(struct cluster *c) {
-        char *argv[] = {(char *)cl_python(), "-c",
-                        "import os, pyspark; print(os.path.dirname(os.path.abspath(pyspark.__file__)))",
-                        NULL};
-        c->state = CL_DISCOVER;
-        return proc_spawn(c->loop, argv, NULL, c->work_dir, &cl_discover_cbs, c, &c->discover);
 }
 
 /* ---- the public API ---- */
@@ -685,8 +643,9 @@ static int cl_check_spec(const struct cluster_spec *s, char **err) {
                 *err = cl_strdupf("unknown cluster kind %d", (int)s->kind);
         else if (!s->work_dir || s->work_dir[0] != '/' || strlen(s->work_dir) > 3000)
                 *err = cl_strdupf("work_dir must be an absolute path");
-        else if (s->spark_home && !cl_spark_home_ok(s->spark_home))
-                *err = cl_strdupf("'%.200s' has no bin/spark-class: not a Spark home", s->spark_home);
+        else if (s->spark_home && !sparkhome_ok(s->spark_home))
+                *err = cl_strdupf("'%.200s' has no bin/spark-submit and bin/spark-class: not a Spark home",
+                                  s->spark_home);
         else if (s->kind == CLUSTER_STANDALONE && (s->workers < 1 || s->workers > CLUSTER_WORKERS_MAX))
                 *err = cl_strdupf("workers must be between 1 and %d", CLUSTER_WORKERS_MAX);
         else if (s->kind == CLUSTER_STANDALONE && (s->worker_cores < 1 || s->worker_cores > CLUSTER_CORES_MAX))
@@ -747,12 +706,14 @@ static int cl_prepare(struct cluster *c) {
 /* Launches now when SPARK_HOME is known, else starts the discovery. */
 static int cl_begin(struct cluster *c) {
         if (!c->spark_home) {
-                const char *env = getenv("SPARK_HOME");
-                const char *known = cl_spark_home_ok(env) ? env : cached_spark_home;
+                const char *known = sparkhome_known(NULL);
                 if (known && !(c->spark_home = strdup(known)))
                         return -ENOMEM;
         }
-        return c->spark_home ? cl_launch(c) : cl_discover(c);
+        if (c->spark_home)
+                return cl_launch(c);
+        c->state = CL_DISCOVER;
+        return sparkhome_find(c->loop, cl_found, c, &c->discover);
 }
 
 int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const struct cluster_cbs *cbs,

@@ -14,6 +14,7 @@
 #include "cluster.h"
 #include "kernel.h"
 #include "prewarm.h"
+#include "sparkhome.h"
 #include "proc.h"
 #include "session.h"
 #include "log.h"
@@ -383,6 +384,7 @@ static int run(struct sparkd *d) {
         session_free_all();
         prewarm_stop_all();
         cluster_stop_all_sync(5.0);
+        sparkhome_reset();
         proc_stop_all_sync(5.0);
         kernel_global_free();
         ev_signal_stop(d->loop, &sterm);

@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "fsutil.h"
 #include "log.h"
+#include "sparkhome.h"
 
 extern char **environ;
 
@@ -34,6 +35,19 @@ static const char warmup_code[] =
         "     .config('spark.eventLog.enabled', 'false').config('spark.extraListeners', '')\n"
         "     .config('spark.sql.queryExecutionListeners', '')\n"
         "     .config('spark.sql.streaming.streamingQueryListeners', '').getOrCreate())\n"
+        "try:\n"
+        "    s.range(1).count()\n"
+        "    s.range(100).selectExpr('id % 7 AS k').groupBy('k').count().collect()\n"
+        "finally:\n"
+        "    s.stop()\n";
+
+/* The same through a Spark Connect client, against a warm Connect server
+ * (its URL, with the token, in the environment: never on a command line).
+ * The client's own session is released at the end; the server stays. */
+static const char connect_warmup_code[] =
+        "import os\n"
+        "from pyspark.sql import SparkSession\n"
+        "s = SparkSession.builder.remote(os.environ.pop('SPARKD_WARMUP_REMOTE')).getOrCreate()\n"
         "try:\n"
         "    s.range(1).count()\n"
         "    s.range(100).selectExpr('id % 7 AS k').groupBy('k').count().collect()\n"
@@ -68,13 +82,14 @@ struct warm {
 
 static struct warm *warms;
 static struct sparkd *wd;          /* the daemon (set by refresh) */
-static char *spark_home;
-static struct proc *discover;
-static char *discover_line;
+static const char *spark_home;     /* sparkhome.h's, once known */
+static struct sparkhome_wait *discover;
 static bool discover_failed;
+static char problem[512];          /* why nothing can be pre-warmed, for GET /api/health */
 static unsigned long conn_seq;
 static bool shut;                  /* prewarm_stop_all ran: the daemon is stopping */
 static bool warmup_off;            /* a warm-up failed: JVMs are kept ready without it */
+static bool connect_warmup_off;    /* the same for Connect servers (the client may lack grpc) */
 static ev_timer start_delay;       /* after the daemon's start, until PREWARM_START_DELAY */
 static bool start_delay_done;
 
@@ -457,6 +472,8 @@ static void warm_ready(struct warm *w) {
 
 /* ---- a warm Spark Connect server (cluster.h) ---- */
 
+static int warm_start_warmup(struct warm *w);
+
 static void warm_cl_ready(void *data, const char *url) {
         struct warm *w = data;
         free(w->url);
@@ -466,7 +483,16 @@ static void warm_cl_ready(void *data, const char *url) {
                 return;
         }
         w->pid = cluster_pid(w->cl);
-        warm_ready(w);
+        int r = connect_warmup_off ? 0 : warm_start_warmup(w);
+        if (connect_warmup_off || r < 0) {
+                if (r < 0)
+                        log_errno(r, "prewarm: %s: cannot start the warm-up", w->config);
+                warm_ready(w);
+                return;
+        }
+        w->state = W_WARMING; /* the poll timer bounds the warm-up */
+        ev_timer_set(&w->poll, PREWARM_READY_TIMEOUT - (ev_now(wd->loop) - w->launched_at) + 0.01, 0);
+        ev_timer_start(wd->loop, &w->poll);
 }
 
 static void warm_cl_failed(void *data, const char *message) {
@@ -542,9 +568,15 @@ static void warmer_on_exit(void *data, struct proc *p, int status) {
         w->warmer = NULL;
         char how[64], *line = last_line(p);
         proc_status_str(status, how, sizeof how);
-        log_warnx("prewarm: %s: the warm-up failed (%s)%s%s; driver JVMs are kept ready without it",
-                  w->config, how, line && *line ? ": " : "", line ? line : "");
+        log_warnx("prewarm: %s: the warm-up failed (%s)%s%s; %s are kept ready without it", w->config, how,
+                  line && *line ? ": " : "", line ? line : "",
+                  w->connect ? "Spark Connect servers" : "driver JVMs");
         free(line);
+        if (w->connect) { /* the server itself is fine: its first query is slower, that is all */
+                connect_warmup_off = true;
+                warm_ready(w);
+                return;
+        }
         warmup_off = true;
         warm_stop(w); /* it may hold the warm-up's SparkContext */
         warm_fill();
@@ -552,7 +584,6 @@ static void warmer_on_exit(void *data, struct proc *p, int status) {
 
 static const struct proc_cbs warmer_cbs = {.on_line = warmer_on_line, .on_exit = warmer_on_exit};
 
-static const char *python(void);
 
 /* Starts the warm-up against w's gateway (its secret in the environment). */
 static int warm_start_warmup(struct warm *w) {
@@ -561,11 +592,16 @@ static int warm_start_warmup(struct warm *w) {
         json_t *env = json_deep_copy(json_object_get(w->spec, "env"));
         if (!env)
                 return -ENOMEM;
-        json_object_set_new(env, "PYSPARK_GATEWAY_PORT", json_string(port));
-        json_object_set_new(env, "PYSPARK_GATEWAY_SECRET", json_string(w->secret));
+        if (w->connect) {
+                json_object_set_new(env, "SPARKD_WARMUP_REMOTE", json_string(w->url));
+        } else {
+                json_object_set_new(env, "PYSPARK_GATEWAY_PORT", json_string(port));
+                json_object_set_new(env, "PYSPARK_GATEWAY_SECRET", json_string(w->secret));
+        }
         int r = warm_envp(env, NULL, &envp);
         json_decref(env);
-        char *argv[] = {(char *)python(), "-c", (char *)warmup_code, NULL};
+        char *argv[] = {(char *)sparkhome_python(), "-c",
+                        (char *)(w->connect ? connect_warmup_code : warmup_code), NULL};
         if (r == 0)
                 r = proc_spawn(wd->loop, argv, envp, NULL, &warmer_cbs, w, &w->warmer);
         strv_free(envp);
@@ -664,63 +700,32 @@ static bool warm_mem_ok(struct warm *w) {
 
 /* ---- SPARK_HOME ---- */
 
-static bool spark_home_ok(const char *home) {
-        char path[PATH_MAX];
-        return home && home[0] == '/' &&
-               snprintf(path, sizeof path, "%s/bin/spark-submit", home) < (int)sizeof path &&
-               access(path, X_OK) == 0;
-}
-
-static const char *python(void) {
-        const char *py = getenv("SPARKD_PYTHON");
-        return py && *py ? py : "python3";
-}
-
-static void discover_on_line(void *data, struct proc *p, const char *line) {
-        (void)data, (void)p;
-        if (!discover_line)
-                discover_line = strdup(line);
-}
-
-static void discover_on_exit(void *data, struct proc *p, int status) {
+static void found_cb(void *data, const char *home, const char *detail) {
         (void)data;
         discover = NULL;
-        if (status == 0 && spark_home_ok(discover_line)) {
-                spark_home = discover_line;
-                discover_line = NULL;
-                log_debug("prewarm: SPARK_HOME %s", spark_home);
+        if (home) {
+                spark_home = home;
                 warm_fill();
                 return;
         }
-        char *line = last_line(p);
-        log_warnx("prewarm: no Spark found by %s -c 'import pyspark' (%s); set SPARK_HOME or "
-                  "SPARKD_PYTHON: no driver is kept ready until the configurations are reloaded",
-                  python(), line && *line ? line : "no output");
-        free(line);
-        free(discover_line);
-        discover_line = NULL;
+        snprintf(problem, sizeof problem, "no Spark found by %s -c 'import pyspark' (%s); set SPARK_HOME or "
+                 "SPARKD_PYTHON", sparkhome_python(), detail && *detail ? detail : "no output");
+        log_warnx("prewarm: %s: no driver is kept ready until the configurations are reloaded", problem);
         discover_failed = true;
 }
 
-static const struct proc_cbs discover_cbs = {.on_line = discover_on_line, .on_exit = discover_on_exit};
-
 /* True when SPARK_HOME is known; else starts looking (once). */
 static bool spark_home_known(void) {
-        if (spark_home)
+        spark_home = sparkhome_known(wd->opts.spark_home);
+        if (spark_home) {
+                problem[0] = '\0';
                 return true;
-        const char *known = wd->opts.spark_home ? wd->opts.spark_home : getenv("SPARK_HOME");
-        if (spark_home_ok(known)) {
-                spark_home = strdup(known);
-                return spark_home != NULL;
         }
         if (discover || discover_failed)
                 return false;
-        char *argv[] = {(char *)python(), "-c",
-                        "import os, pyspark; print(os.path.dirname(os.path.abspath(pyspark.__file__)))",
-                        NULL};
-        int r = proc_spawn(wd->loop, argv, NULL, NULL, &discover_cbs, NULL, &discover);
+        int r = sparkhome_find(wd->loop, found_cb, NULL, &discover);
         if (r < 0) {
-                log_errno(r, "prewarm: cannot run %s to find Spark", python());
+                log_errno(r, "prewarm: cannot run %s to find Spark", sparkhome_python());
                 discover_failed = true;
         }
         return false;
@@ -973,8 +978,9 @@ json_t *prewarm_json(void) {
                                                      w->state != W_COLD && w->pid > 0 ? json_integer(w->pid)
                                                                                       : json_null()));
         }
-        return json_pack("{s:i, s:f, s:o}", "max", wd ? (int)wd->opts.prewarm_max : 0, "idle",
-                         wd ? wd->opts.prewarm_idle : 0.0, "jvms", arr);
+        return json_pack("{s:i, s:f, s:o, s:s?, s:s?}", "max", wd ? (int)wd->opts.prewarm_max : 0, "idle",
+                         wd ? wd->opts.prewarm_idle : 0.0, "jvms", arr, "spark_home", spark_home, "error",
+                         discover_failed && problem[0] ? problem : NULL);
 }
 
 void prewarm_stop_all(void) {
@@ -986,13 +992,6 @@ void prewarm_stop_all(void) {
                 warms = w->next;
                 warm_free(w);
         }
-        if (discover) {
-                proc_detach(discover);
-                proc_stop(discover, 1);
-                discover = NULL;
-        }
-        free(discover_line);
-        discover_line = NULL;
-        free(spark_home);
+        discover = sparkhome_cancel(discover);
         spark_home = NULL;
 }

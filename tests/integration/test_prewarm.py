@@ -258,6 +258,8 @@ def test_prewarmed_connect_server_is_attached(daemon_factory, tmp_path):
         assert wait_until(lambda: pids(), 120), d.output()
         pid = pids()[0]
         assert pid in java_children(d.proc.pid)
+        # a throw-away client ran a first query before the server counted as ready
+        assert re.search(rf"Spark Connect server ready in [0-9.]+ s \(pid {pid}\) and warmed up", d.output())
         health = d.get("/api/health").json()["prewarm"]["jvms"]
         assert health == [{"config": "connect", "kind": "connect", "state": "ready", "pid": pid}], health
         k = d.kernel()

@@ -1,0 +1,46 @@
+/* sparkhome.h — where Spark is, for the processes the daemon launches
+ * (launched clusters, warm driver JVMs).
+ *
+ * In order: a configured path (--spark-home), $SPARK_HOME, else the
+ * directory of the pyspark package of $SPARKD_PYTHON (or python3 on PATH),
+ * found by running
+ *     PYTHON -c 'import os, pyspark; print(os.path.dirname(os.path.abspath(pyspark.__file__)))'
+ * without blocking the loop.  A home is usable when it is absolute and has
+ * bin/spark-submit and bin/spark-class.  A found home is kept for the
+ * daemon's life; a failed search is not (the next request searches again).
+ * Requests made while a search runs share it.  The loop must be the
+ * default loop (proc.c).
+ */
+#pragma once
+#include <ev.h>
+#include <stdbool.h>
+
+/* True when home is absolute with executable bin/spark-submit and
+ * bin/spark-class. */
+bool sparkhome_ok(const char *home);
+
+/* $SPARKD_PYTHON, or "python3". */
+const char *sparkhome_python(void);
+
+/* The home known without a search: configured (when usable), else
+ * $SPARK_HOME (when usable), else what an earlier search found; NULL when
+ * a search is needed.  Every string returned lives until sparkhome_reset. */
+const char *sparkhome_known(const char *configured);
+
+/* Called once per request, never inside sparkhome_find: home on success
+ * (valid until sparkhome_reset), else NULL and detail (the interpreter's
+ * last error line, or another reason). */
+typedef void (*sparkhome_cb)(void *data, const char *home, const char *detail);
+
+struct sparkhome_wait;
+
+/* Starts (or joins) a search.  Returns 0 and *ret, or -errno (nothing
+ * will be called back). */
+int sparkhome_find(struct ev_loop *loop, sparkhome_cb cb, void *data, struct sparkhome_wait **ret);
+
+/* Withdraws a request (no call back).  Accepts NULL; returns NULL. */
+struct sparkhome_wait *sparkhome_cancel(struct sparkhome_wait *w);
+
+/* Stops a running search (its requests are dropped) and forgets what was
+ * found.  For the daemon's exit. */
+void sparkhome_reset(void);
