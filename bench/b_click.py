@@ -16,11 +16,14 @@ not timed, as a notebook is open before the click); variants run round-robin
       `prewarm: true`); the click only attaches.
   (e) `standalone-ephemeral`, cold: the daemon starts a master and two workers
       per session, then the kernel connects.
+BENCH_CLICK_VARIANTS="a_baseline d_connect_running" measures some variants
+only ((a) is always included: the ratios need it).
 The cold daemon runs with --prewarm-max 0.  Before every run the warm
 daemon's JVMs must be ready, so that no background start competes for the
 two cores with the run being timed.
 """
 import json
+import os
 import time
 
 from common import Daemon, summary, tempdir
@@ -135,19 +138,29 @@ def warm_daemon(base):
     return d.start()
 
 
+def chosen():
+    want = os.environ.get("BENCH_CLICK_VARIANTS", "").split()
+    keys = [k for k, _, _ in VARIANTS]
+    bad = set(want) - set(keys)
+    if bad:
+        raise RuntimeError(f"BENCH_CLICK_VARIANTS: unknown {sorted(bad)}; known: {keys}")
+    return [(k, label, fn if not want or k in want or k == "a_baseline" else None) for k, label, fn in VARIANTS]
+
+
 def run(quick=False):
     runs = 2 if quick else 5
+    variants = chosen()
     base = tempdir(NAME)
     d = Daemon(base / "daemon", ["--start-timeout", "150", "--prewarm-max", "0"]).start()
     w = warm_daemon(base / "warm")
     env = {"daemon": d, "warm": w, "runtime_a": base / "runtime-a", "ipython_a": base / "ipython-a"}
     env["runtime_a"].mkdir()
     env["ipython_a"].mkdir()
-    samples = {key: [] for key, _, fn in VARIANTS if fn}
+    samples = {key: [] for key, _, fn in variants if fn}
     extra = {key: [] for key in samples}
     try:
         for _ in range(runs):
-            for key, _, fn in VARIANTS:
+            for key, _, fn in variants:
                 if fn:
                     wait_warm(w)  # nothing starts in the background during a run
                     r = fn(env)
@@ -158,9 +171,9 @@ def run(quick=False):
         w.stop()
     res = {"runs_each": runs, "variants": []}
     base_p50 = summary(samples["a_baseline"])["p50"]
-    for key, label, fn in VARIANTS:
+    for key, label, fn in variants:
         if not fn:
-            res["variants"].append({"key": key, "label": label, "status": "not yet measured",
+            res["variants"].append({"key": key, "label": label, "status": "not measured in this run",
                                     "target_ratio": TARGETS.get(key)})
             continue
         s = summary(samples[key])
@@ -179,7 +192,7 @@ def rows(res):
         t = v.get("target_ratio")
         target = f"<= {t}x (a)" if t else ""
         if v["status"] != "measured":
-            out.append((v["label"], "-", "not yet measured", "", "", target, "not yet measured"))
+            out.append((v["label"], "-", "not measured in this run", "", "", target, "not measured in this run"))
             continue
         r = v["ratio_to_baseline_p50"]
         verdict = ("met" if r <= t else "missed") if t else ""
