@@ -106,9 +106,11 @@ def rows(res):
     for key in ("start_same_kernel_restart", "start_first_per_kernel", "start_response", "select", "render"):
         r = res[key]
         target, verdict = "", ""
-        if key.startswith("start_") and key != "start_response":
+        if key == "start_same_kernel_restart":  # the measure: render ... send to a kernel
             target = "p99 <= 2 ms"
             verdict = "met" if r["p99"] <= 2.0 else "missed"
+        elif key == "start_first_per_kernel":  # + ZeroMQ connections and the IOPub subscription
+            verdict = "info (connects first)"
         out.append((r["what"], r["runs"], r["p50"], r["p90"], r["p99"], r["unit"], target, verdict))
     return out
 

@@ -235,7 +235,10 @@ class Daemon:
              "--user-config-dir", str(self.base / "user-configs"),
              "--ipython-dir", str(self.ipython), "--state-dir", str(self.state),
              "--runtime-dir", str(self.runtime)]
-        return a + (["-v"] if self.verbose else []) + self.extra_args
+        # no warm JVMs unless a benchmark asks: they are child processes that
+        # would compete for the cores and wake the daemon mid-measurement
+        prewarm = [] if "--prewarm-max" in self.extra_args else ["--prewarm-max", "0"]
+        return a + (["-v"] if self.verbose else []) + prewarm + self.extra_args
 
     def start(self, wait=True):
         env = dict(os.environ)
