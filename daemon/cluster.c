@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -714,6 +715,19 @@ static int cl_begin(struct cluster *c) {
                 return cl_launch(c);
         c->state = CL_DISCOVER;
         return sparkhome_find(c->loop, cl_found, c, &c->discover);
+}
+
+/* True for the work directory of a cluster that still runs. */
+static int cl_dir_live(const char *path, void *data) {
+        (void)data;
+        for (struct cluster *c = clusters; c; c = c->next)
+                if (!strcmp(c->work_dir, path))
+                        return 1;
+        return 0;
+}
+
+int cluster_prune_dirs(const char *parent, size_t keep) {
+        return prune_dirs(parent, keep, cl_dir_live, NULL);
 }
 
 int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const struct cluster_cbs *cbs,

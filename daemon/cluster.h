@@ -19,6 +19,7 @@
 #define CLUSTER_READY_TIMEOUT 90.0 /* seconds from cluster_start to ready */
 #define CLUSTER_STOP_GRACE 10.0    /* seconds between SIGTERM and SIGKILL */
 #define CLUSTER_WORKERS_MAX 16
+#define CLUSTER_KEEP_DIRS 8        /* work dirs (logs) of ended clusters the daemon keeps per parent */
 
 enum cluster_kind { CLUSTER_STANDALONE, CLUSTER_CONNECT };
 
@@ -66,6 +67,11 @@ struct cluster *cluster_stop(struct cluster *c);
 /* Hands c to another owner: later callbacks go to cbs/data (a warm
  * Connect server taken by a session, prewarm.h).  Callbacks are copied. */
 void cluster_set_owner(struct cluster *c, const struct cluster_cbs *cbs, void *data);
+
+/* Removes the subdirectories of parent (a directory holding only work
+ * dirs) beyond the keep most recently modified, never the work dir of a
+ * running cluster.  Returns the number removed or -errno. */
+int cluster_prune_dirs(const char *parent, size_t keep);
 
 /* The pid of the master or Connect server process, 0 when none runs. */
 int cluster_pid(const struct cluster *c);

@@ -1,7 +1,9 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -137,5 +139,71 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
 out:
         free(buf);
         close(fd);
+        return r;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void)st, (void)ftw;
+        int r = flag == FTW_DP ? rmdir(path) : unlink(path);
+        return r < 0 && errno != ENOENT ? -errno : 0;
+}
+
+struct aged {
+        char *path;
+        struct timespec mtime;
+};
+
+static int newer_first(const void *a, const void *b) {
+        const struct aged *x = a, *y = b;
+        if (x->mtime.tv_sec != y->mtime.tv_sec)
+                return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+        if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+                return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
+        return strcmp(x->path, y->path);
+}
+
+int prune_dirs(const char *parent, size_t keep, int (*spare)(const char *path, void *data), void *data) {
+        DIR *d = opendir(parent);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        struct aged *v = NULL;
+        size_t n = 0, cap = 0;
+        int r = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                        continue;
+                char path[PATH_MAX];
+                struct stat st;
+                if (snprintf(path, sizeof path, "%s/%s", parent, e->d_name) >= (int)sizeof path ||
+                    lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                if (n == cap) {
+                        size_t ncap = cap ? 2 * cap : 16;
+                        struct aged *nv = realloc(v, ncap * sizeof *nv);
+                        if (!nv) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                if (!(v[n].path = strdup(path))) {
+                        r = -ENOMEM;
+                        break;
+                }
+                v[n++].mtime = st.st_mtim;
+        }
+        closedir(d);
+        if (r == 0 && n > keep) {
+                qsort(v, n, sizeof *v, newer_first);
+                for (size_t i = keep; i < n; i++)
+                        if ((!spare || !spare(v[i].path, data)) &&
+                            nftw(v[i].path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
+                                r++;
+        }
+        for (size_t i = 0; i < n; i++)
+                free(v[i].path);
+        free(v);
         return r;
 }

@@ -20,3 +20,10 @@ int write_file_atomic_nosync(const char *path, const void *data, size_t len, mod
 /* Reads a regular file of at most max bytes into a malloc'd NUL-terminated
  * buffer.  Returns 0, -EFBIG past max, or -errno. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* Removes, recursively and without following symbolic links, the
+ * subdirectories of parent beyond the keep most recently modified ones,
+ * sparing those for which spare(path, data) is true (spare may be NULL).
+ * Files in parent are left alone.  Returns the number of directories
+ * removed, or -errno when parent cannot be read (a missing parent: 0). */
+int prune_dirs(const char *parent, size_t keep, int (*spare)(const char *path, void *data), void *data);

@@ -541,6 +541,10 @@ static int warm_launch_connect(struct warm *w, const char *dir) {
         char *err = NULL;
         int r = cluster_start(wd->loop, &spec, &warm_cl_cbs, w, &w->cl, &err);
         json_decref(conf);
+        if (r == 0 && (r = cluster_prune_dirs(dir, CLUSTER_KEEP_DIRS)) < 0) {
+                log_errno(r, "prewarm: cannot remove old server directories in %s", dir);
+                r = 0;
+        }
         if (r < 0) {
                 log_warnx("prewarm: %s: %s", w->config, err ? err : strerror(-r));
                 free(err);

@@ -754,6 +754,13 @@ static int session_launch(struct session *s, const struct cfg_entry *e, json_t *
         char *err = NULL;
         int r = cluster_start(s->d->loop, &spec, &launch_cbs, s, &s->cluster, &err);
         json_decref(conf);
+        if (r == 0) { /* the logs of the last few ended clusters stay for the admin */
+                char parent[PATH_MAX];
+                snprintf(parent, sizeof parent, "%s/clusters", s->d->opts.state_dir);
+                int pr = cluster_prune_dirs(parent, CLUSTER_KEEP_DIRS);
+                if (pr < 0)
+                        log_errno(pr, "cannot remove old cluster directories in %s", parent);
+        }
         if (r < 0) {
                 fail(resp, 500, "launch_failed", "%s", err ? err : "cannot start the Spark cluster");
                 free(err);

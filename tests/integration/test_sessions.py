@@ -304,10 +304,19 @@ def test_standalone_ephemeral_two_workers(env):
 
 def test_connect_session(env):
     pytest.importorskip("grpc")
+    # work dirs (logs) of 10 clusters that ended long ago: the newest stay
+    clusters = env.state / "clusters"
+    for i in range(10):
+        old = clusters / f"old-{i}"
+        (old / "sub").mkdir(parents=True)
+        (old / "connect.log").write_text("x\n")
+        os.utime(old, (1_700_000_000 - i * 60, 1_700_000_000 - i * 60))
     k = env.kernel()
     start(env, k.id, config="connect")
     s = wait_state(env, k.id, timeout=240)
     assert s["state"] == "ready", s
+    left = sorted(p.name for p in clusters.iterdir())
+    assert left == sorted([k.id] + [f"old-{i}" for i in range(7)]), left
     assert daemon_java(env)  # the Connect server runs beside the kernel ...
     assert java_children(k.pid) == []  # ... and the kernel holds no JVM
     status, out, _ = k.run("print(spark.range(100).count())")
