@@ -109,24 +109,6 @@ TARGETS = {"b_local_cold": 1.1, "c_local_prewarmed": 0.4, "d_connect_running": 0
 WARM = ("local", "connect")
 
 
-def wait_warm(d, timeout=180):
-    """Waits until every configuration in WARM has its JVM or server ready."""
-    h = d.http()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            st, health = h.request("GET", "/api/health")
-            states = {j["config"]: j["state"] for j in health.get("prewarm", {}).get("jvms", [])}
-            if health.get("prewarm", {}).get("error"):
-                raise RuntimeError(f"the warm daemon cannot pre-warm: {health['prewarm']['error']}")
-            if all(states.get(c) == "ready" for c in WARM):
-                return
-            time.sleep(0.2)
-    finally:
-        h.close()
-    raise RuntimeError(f"the warm daemon's JVMs did not get ready: {states}")
-
-
 def warm_daemon(base):
     """A second daemon keeping `local`'s driver and `connect`'s server ready."""
     d = Daemon(base, ["--start-timeout", "150", "--prewarm-max", "2"])
@@ -162,7 +144,7 @@ def run(quick=False):
         for _ in range(runs):
             for key, _, fn in variants:
                 if fn:
-                    wait_warm(w)  # nothing starts in the background during a run
+                    w.wait_prewarmed(WARM)  # nothing starts in the background during a run
                     r = fn(env)
                     samples[key].append(r["usable_s"])
                     extra[key].append(r)

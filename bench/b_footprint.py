@@ -124,18 +124,11 @@ def warm_idle(base, seconds):
     try:
         h = d.http()
         h.request("GET", "/api/configs")  # user activity: no start delay
-        deadline = time.monotonic() + 180
-        state = None
-        while time.monotonic() < deadline:
-            st, health = h.request("GET", "/api/health")
-            jvms = health["prewarm"]["jvms"]
-            state = jvms[0]["state"] if jvms else None
-            if state == "ready" or health["prewarm"].get("error"):
-                break
-            time.sleep(0.2)
         h.close()
-        if state != "ready":
-            return {"status": f"the warm JVM did not get ready ({state})"}
+        try:
+            d.wait_prewarmed(["local"])
+        except RuntimeError as e:
+            return {"status": str(e)}
         time.sleep(1)
         return dict(wakeups(d.pid, seconds), status="measured", rss_kib=memory(d.pid)["rss_kib"])
     finally:

@@ -276,6 +276,27 @@ class Daemon:
     def http(self):
         return Http(self.sock)
 
+    def wait_prewarmed(self, configs, timeout=180):
+        """Waits until each of configs has its warm JVM or server ready
+        (GET /api/health); raises with the daemon's reason when it cannot
+        pre-warm, or with the states at the timeout."""
+        h = self.http()
+        deadline = time.monotonic() + timeout
+        states = {}
+        try:
+            while time.monotonic() < deadline:
+                _, health = h.request("GET", "/api/health")
+                pw = health.get("prewarm", {})
+                if pw.get("error"):
+                    raise RuntimeError(f"the daemon cannot pre-warm: {pw['error']}")
+                states = {j["config"]: j["state"] for j in pw.get("jvms", [])}
+                if all(states.get(c) == "ready" for c in configs):
+                    return
+                time.sleep(0.2)
+        finally:
+            h.close()
+        raise RuntimeError(f"warm JVMs not ready after {timeout} s: {states}")
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -794,6 +794,10 @@ void cluster_set_owner(struct cluster *c, const struct cluster_cbs *cbs, void *d
         c->data = data;
 }
 
+int cluster_ui_port(const struct cluster *c) {
+        return c ? c->ui_port : 0;
+}
+
 int cluster_pid(const struct cluster *c) {
         return c && c->nmembers > 0 && c->members[0].p ? (int)proc_pid(c->members[0].p) : 0;
 }

@@ -73,6 +73,9 @@ void cluster_set_owner(struct cluster *c, const struct cluster_cbs *cbs, void *d
  * running cluster.  Returns the number removed or -errno. */
 int cluster_prune_dirs(const char *parent, size_t keep);
 
+/* The port of cluster_ui_url(c); 0 for NULL. */
+int cluster_ui_port(const struct cluster *c);
+
 /* The pid of the master or Connect server process, 0 when none runs. */
 int cluster_pid(const struct cluster *c);
 

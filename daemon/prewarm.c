@@ -912,60 +912,62 @@ static bool overrides_jvm(json_t *conf, json_t *overrides) {
         return false;
 }
 
-struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
-                          const struct proc_cbs *cbs, void *data, json_t **ret_handover) {
+/* The ready warm slot of e of the given kind, unless overrides change a
+ * JVM-level property; NULL otherwise. */
+static struct warm *warm_takeable(struct sparkd *d, const struct cfg_entry *e, json_t *overrides, bool connect) {
         if (shut)
                 return NULL;
         warm_sync(d); /* a configuration changed since its JVM started: not that one */
         struct warm *w = warm_find(e->name);
-        if (!w || w->connect || w->state != W_READY || !w->p)
+        if (!w || w->connect != connect || w->state != W_READY || !(connect ? w->cl && w->url : w->p != NULL))
                 return NULL;
         if (overrides && overrides_jvm(json_object_get(w->spec, "conf"), overrides)) {
-                log_debug("prewarm: %s: the overrides change the JVM: not using the warm driver", w->config);
+                log_debug("prewarm: %s: the overrides change the JVM: not using the warm one", w->config);
                 return NULL;
         }
-        json_t *h = json_pack("{s:i, s:s, s:i, s:s, s:s}", "port", w->port, "secret", w->secret, "pid",
-                              (int)w->pid, "spark_home", spark_home, "pin_thread",
-                              pin_thread(json_object_get(w->spec, "env")));
-        if (!h)
-                return NULL;
-        struct proc *p = w->p;
-        proc_set_owner(p, cbs, data);
-        log_info("prewarm: %s: driver JVM (pid %d) handed to a session", w->config, (int)w->pid);
-        w->p = NULL;
+        return w;
+}
+
+/* After w's JVM or server went to a session: the slot is cold, and the
+ * next one starts in the background once the session's start (on the same
+ * cores) is likely done. */
+static void warm_handed_over(struct sparkd *d, struct warm *w) {
+        log_info("prewarm: %s: %s (pid %d) handed to a session", w->config,
+                 w->connect ? "Spark Connect server" : "driver JVM", (int)w->pid);
         warm_stop(w);
-        /* the next one in the background, once the session's start (on the
-         * same cores) is likely done */
         ev_timer_stop(d->loop, &w->retry);
         ev_timer_set(&w->retry, PREWARM_REFILL_DELAY, 0);
         ev_timer_start(d->loop, &w->retry);
+}
+
+struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
+                          const struct proc_cbs *cbs, void *data, json_t **ret_handover) {
+        struct warm *w = warm_takeable(d, e, overrides, false);
+        json_t *h = w ? json_pack("{s:i, s:s, s:i, s:s, s:s}", "port", w->port, "secret", w->secret, "pid",
+                                  (int)w->pid, "spark_home", spark_home, "pin_thread",
+                                  pin_thread(json_object_get(w->spec, "env")))
+                      : NULL;
+        if (!h)
+                return NULL;
+        struct proc *p = w->p;
+        w->p = NULL;
+        proc_set_owner(p, cbs, data);
+        warm_handed_over(d, w);
         *ret_handover = h;
         return p;
 }
 
 struct cluster *prewarm_take_connect(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
                                      const struct cluster_cbs *cbs, void *data, char **ret_url) {
-        if (shut)
+        struct warm *w = warm_takeable(d, e, overrides, true);
+        if (!w)
                 return NULL;
-        warm_sync(d);
-        struct warm *w = warm_find(e->name);
-        if (!w || !w->connect || w->state != W_READY || !w->cl || !w->url)
-                return NULL;
-        if (overrides && overrides_jvm(json_object_get(w->spec, "conf"), overrides)) {
-                log_debug("prewarm: %s: the overrides change the server: not using the warm one", w->config);
-                return NULL;
-        }
         struct cluster *c = w->cl;
-        char *url = w->url;
+        *ret_url = w->url;
         w->cl = NULL;
         w->url = NULL;
         cluster_set_owner(c, cbs, data);
-        log_info("prewarm: %s: Spark Connect server (pid %d) handed to a session", w->config, (int)w->pid);
-        warm_stop(w);
-        ev_timer_stop(d->loop, &w->retry);
-        ev_timer_set(&w->retry, PREWARM_REFILL_DELAY, 0);
-        ev_timer_start(d->loop, &w->retry);
-        *ret_url = url;
+        warm_handed_over(d, w);
         return c;
 }
 

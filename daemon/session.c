@@ -871,8 +871,7 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
         prewarm_touch(d);
         r = session_ui_setup(s, resp);
         if (r == 0 && s->warm_server) { /* the server's UI is the session's */
-                const char *colon = strrchr(cluster_ui_url(s->cluster), ':');
-                s->ui_port = atoi(colon + 1);
+                s->ui_port = cluster_ui_port(s->cluster);
                 log_info("session %s: attaching to the warm Spark Connect server", kid);
         }
         if (r == 0)

@@ -309,3 +309,22 @@ def test_first_launch_waits_for_the_server_or_the_first_activity(daemon_factory,
     assert wait_until(lambda: java_children(d.proc.pid), 5), d.output()
     assert d.get("/api/health").json()["prewarm"]["jvms"][0]["state"] in ("starting", "warming", "ready")
     wait_warm(d)
+
+
+def test_cap_keeps_the_default_warm_first(daemon_factory, tmp_path):
+    """--prewarm-max 1 with two `prewarm: true` configurations: one JVM,
+    the default configuration's; the other waits."""
+    other = CONFIG.replace("name: local\ndefault: true\n", "name: other\n")
+    d = make_env(daemon_factory, tmp_path, "--prewarm-max", "1",
+                 configs={"local.yaml": CONFIG, "other.yaml": other})
+    try:
+        assert d.get("/api/configs").status == 200  # activity: no start delay
+        pid = wait_warm(d)
+        time.sleep(2)
+        jvms = {j["config"]: j for j in d.get("/api/health").json()["prewarm"]["jvms"]}
+        assert jvms["local"]["state"] == "ready" and jvms["local"]["pid"] == pid, jvms
+        assert jvms["other"]["state"] == "waiting" and jvms["other"]["pid"] is None, jvms
+        assert java_children(d.proc.pid) == [pid]
+    finally:
+        for k in d.kernels:
+            k.shutdown()

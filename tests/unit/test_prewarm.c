@@ -1,6 +1,7 @@
 /* test_prewarm.c — prewarm.c's pure helpers, and proc.c's stdin pipe that
  * keeps a warm gateway alive. */
 #include "unit.h"
+#include "unit_loop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -98,27 +99,6 @@ static void rec_exit(void *data, struct proc *p, int status) {
 
 static const struct proc_cbs rec_cbs = {.on_exit = rec_exit};
 
-static double now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        (void)w, (void)revents;
-        ev_break(loop, EVBREAK_ONE);
-}
-
-static void run_for(const int *counter, int want, double timeout) {
-        double end = now() + timeout;
-        ev_timer tick;
-        ev_timer_init(&tick, tick_cb, 0.05, 0.05);
-        ev_timer_start(EV_DEFAULT, &tick);
-        while (*counter < want && now() < end)
-                ev_run(EV_DEFAULT, EVRUN_ONCE);
-        ev_timer_stop(EV_DEFAULT, &tick);
-}
-
 /* `cat` ends at EOF on stdin: at once with /dev/null, never with the pipe. */
 static void test_stdin_pipe_keeps_child(void **state) {
         (void)state;
@@ -127,14 +107,14 @@ static void test_stdin_pipe_keeps_child(void **state) {
         struct proc *p = NULL, *q = NULL;
         assert_int_equal(proc_spawn(EV_DEFAULT, argv, NULL, NULL, &rec_cbs, &plain, &p), 0);
         assert_int_equal(proc_spawn_ex(EV_DEFAULT, argv, NULL, NULL, PROC_STDIN_PIPE, &rec_cbs, &piped, &q), 0);
-        run_for(&plain.exits, 1, 10);
+        unit_run_until(&plain.exits, 1, 10);
         assert_int_equal(plain.exits, 1);
         assert_int_equal(WEXITSTATUS(plain.status), 7);
-        run_for(&piped.exits, 1, 0.5);
+        unit_run_until(&piped.exits, 1, 0.5);
         assert_int_equal(piped.exits, 0); /* still running */
         proc_set_owner(q, &rec_cbs, &owner);
         proc_stop(q, 5);
-        run_for(&owner.exits, 1, 10);
+        unit_run_until(&owner.exits, 1, 10);
         assert_int_equal(owner.exits, 1);
         assert_int_equal(piped.exits, 0); /* the new owner got it */
         assert_true(WIFSIGNALED(owner.status) && WTERMSIG(owner.status) == SIGTERM);

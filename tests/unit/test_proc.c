@@ -1,5 +1,6 @@
 /* test_proc.c — proc.c against real children (/bin/sh, sleep). */
 #include "unit.h"
+#include "unit_loop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,29 +33,6 @@ static void rec_exit(void *data, struct proc *p, int status) {
 
 static const struct proc_cbs rec_cbs = {rec_line, rec_exit};
 
-static double now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        (void)w;
-        (void)revents;
-        ev_break(loop, EVBREAK_ONE);
-}
-
-/* Runs the default loop until *counter reaches want or timeout seconds pass. */
-static void run_until(const int *counter, int want, double timeout) {
-        double end = now() + timeout;
-        ev_timer tick;
-        ev_timer_init(&tick, tick_cb, 0.05, 0.05);
-        ev_timer_start(EV_DEFAULT, &tick);
-        while (*counter < want && now() < end)
-                ev_run(EV_DEFAULT, EVRUN_ONCE);
-        ev_timer_stop(EV_DEFAULT, &tick);
-}
-
 /* Gone: no such process, or a zombie nobody reaps yet. */
 static bool pid_gone(pid_t pid) {
         if (kill(pid, 0) < 0 && errno == ESRCH)
@@ -72,9 +50,9 @@ static bool pid_gone(pid_t pid) {
 }
 
 static bool pid_gone_within(pid_t pid, double timeout) {
-        double end = now() + timeout;
+        double end = unit_now() + timeout;
         while (!pid_gone(pid)) {
-                if (now() > end)
+                if (unit_now() > end)
                         return false;
                 usleep(20000);
         }
@@ -94,7 +72,7 @@ static void test_output_and_exit_status(void **state) {
         struct rec r = {0};
         spawn_sh("echo hi; echo err >&2; printf 'no newline'; exit 3", &r);
         assert_int_equal(proc_count(), 1);
-        run_until(&r.exits, 1, 10);
+        unit_run_until(&r.exits, 1, 10);
         assert_int_equal(r.exits, 1);
         assert_true(WIFEXITED(r.status));
         assert_int_equal(WEXITSTATUS(r.status), 3);
@@ -112,7 +90,7 @@ static void test_env_and_cwd(void **state) {
         char *envp[] = {"FOO=bar baz", NULL};
         struct proc *p = NULL;
         assert_int_equal(proc_spawn(EV_DEFAULT, argv, envp, "/tmp", &rec_cbs, &r, &p), 0);
-        run_until(&r.exits, 1, 10);
+        unit_run_until(&r.exits, 1, 10);
         assert_int_equal(r.nlines, 2);
         assert_string_equal(r.lines[0], "bar baz");
         assert_string_equal(r.lines[1], "/tmp");
@@ -122,7 +100,7 @@ static void test_long_line_split_and_tail(void **state) {
         (void)state;
         struct rec r = {0};
         struct proc *p = spawn_sh("head -c 5000 /dev/zero | tr '\\0' x; echo; seq 1 40; sleep 5", &r);
-        run_until(&r.nlines, 42, 10);
+        unit_run_until(&r.nlines, 42, 10);
         assert_int_equal(r.nlines, 42);
         assert_int_equal(strlen(r.lines[0]), PROC_LINE_MAX);
         assert_int_equal(strlen(r.lines[1]), 5000 - PROC_LINE_MAX);
@@ -134,7 +112,7 @@ static void test_long_line_split_and_tail(void **state) {
         assert_null(strstr(tail, "xxx"));
         free(tail);
         proc_stop(p, 5);
-        run_until(&r.exits, 1, 10);
+        unit_run_until(&r.exits, 1, 10);
         assert_int_equal(r.exits, 1);
 }
 
@@ -143,16 +121,16 @@ static void test_stop_kills_the_group(void **state) {
         struct rec r = {0};
         struct proc *p = spawn_sh("sleep 100 & echo $!; sleep 100 & wait", &r);
         pid_t leader = proc_pid(p);
-        run_until(&r.nlines, 1, 10);
+        unit_run_until(&r.nlines, 1, 10);
         assert_int_equal(r.nlines, 1);
         pid_t grandchild = atoi(r.lines[0]);
         assert_true(grandchild > 1);
         assert_false(pid_gone(grandchild));
-        double t0 = now();
+        double t0 = unit_now();
         proc_stop(p, 10);
-        run_until(&r.exits, 1, 10);
+        unit_run_until(&r.exits, 1, 10);
         assert_int_equal(r.exits, 1);
-        assert_true(now() - t0 < 5); /* TERM did it, not the KILL after grace */
+        assert_true(unit_now() - t0 < 5); /* TERM did it, not the KILL after grace */
         assert_true(WIFSIGNALED(r.status));
         assert_int_equal(WTERMSIG(r.status), SIGTERM);
         assert_true(pid_gone_within(grandchild, 3));
@@ -164,15 +142,15 @@ static void test_kill_after_grace(void **state) {
         (void)state;
         struct rec r = {0};
         struct proc *p = spawn_sh("trap '' TERM; echo ready; while :; do sleep 1; done", &r);
-        run_until(&r.nlines, 1, 10);
+        unit_run_until(&r.nlines, 1, 10);
         assert_string_equal(r.lines[0], "ready");
-        double t0 = now();
+        double t0 = unit_now();
         proc_stop(p, 0.3);
         proc_stop(p, 100); /* a second stop does not extend the grace */
-        run_until(&r.exits, 1, 10);
+        unit_run_until(&r.exits, 1, 10);
         assert_int_equal(r.exits, 1);
-        assert_true(now() - t0 >= 0.29);
-        assert_true(now() - t0 < 5);
+        assert_true(unit_now() - t0 >= 0.29);
+        assert_true(unit_now() - t0 < 5);
         assert_true(WIFSIGNALED(r.status));
         assert_int_equal(WTERMSIG(r.status), SIGKILL);
 }
@@ -181,13 +159,13 @@ static void test_detach_no_callbacks(void **state) {
         (void)state;
         struct rec r = {0};
         struct proc *p = spawn_sh("echo one; sleep 100", &r);
-        run_until(&r.nlines, 1, 10);
+        unit_run_until(&r.nlines, 1, 10);
         proc_detach(p);
         proc_stop(p, 5);
         int zero = 0;
-        double end = now() + 10;
-        while (proc_count() > 0 && now() < end)
-                run_until(&zero, 1, 0.1);
+        double end = unit_now() + 10;
+        while (proc_count() > 0 && unit_now() < end)
+                unit_run_until(&zero, 1, 0.1);
         assert_int_equal(proc_count(), 0);
         assert_int_equal(r.exits, 0);
         assert_int_equal(r.nlines, 1);
@@ -202,12 +180,12 @@ static void test_stop_all_sync(void **state) {
         pids[1] = proc_pid(spawn_sh("trap '' TERM; echo x; while :; do sleep 1; done", &r[1]));
         pids[2] = proc_pid(spawn_sh("sleep 100 & echo $!; wait", &r[2]));
         for (int i = 0; i < 3; i++)
-                run_until(&r[i].nlines, 1, 10);
+                unit_run_until(&r[i].nlines, 1, 10);
         pid_t grandchild = atoi(r[2].lines[0]);
         assert_int_equal(proc_count(), 3);
-        double t0 = now();
+        double t0 = unit_now();
         proc_stop_all_sync(0.5);
-        assert_true(now() - t0 < 5);
+        assert_true(unit_now() - t0 < 5);
         assert_int_equal(proc_count(), 0);
         for (int i = 0; i < 3; i++) {
                 assert_int_equal(r[i].exits, 1);
@@ -233,7 +211,7 @@ static void test_pdeathsig(void **state) {
                 struct proc *p = NULL;
                 if (proc_spawn(EV_DEFAULT, argv, NULL, NULL, &rec_cbs, &r, &p) < 0)
                         _exit(1);
-                run_until(&r.nlines, 1, 10);
+                unit_run_until(&r.nlines, 1, 10);
                 dprintf(fds[1], "%s\n", r.nlines ? r.lines[0] : "0");
                 _exit(0);
         }
@@ -262,7 +240,7 @@ static void test_spawn_errors(void **state) {
         assert_null(p);
         char *missing[] = {"/nonexistent/program", NULL};
         assert_int_equal(proc_spawn(EV_DEFAULT, missing, NULL, NULL, &rec_cbs, &r, &p), 0);
-        run_until(&r.exits, 1, 10);
+        unit_run_until(&r.exits, 1, 10);
         assert_int_equal(r.exits, 1);
         assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) != 0);
         assert_true(r.nlines >= 1);

@@ -1,6 +1,7 @@
 /* test_sparkhome.c — sparkhome.c with real directories and a real child
  * standing in for the Python interpreter (SPARKD_PYTHON). */
 #include "unit.h"
+#include "unit_loop.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -101,27 +102,6 @@ static void got_cb(void *data, const char *home, const char *detail) {
         snprintf(g->detail, sizeof g->detail, "%s", detail ? detail : "");
 }
 
-static double now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        (void)w, (void)revents;
-        ev_break(loop, EVBREAK_ONE);
-}
-
-static void run_until(const int *counter, int want) {
-        double end = now() + 10;
-        ev_timer tick;
-        ev_timer_init(&tick, tick_cb, 0.05, 0.05);
-        ev_timer_start(EV_DEFAULT, &tick);
-        while (*counter < want && now() < end)
-                ev_run(EV_DEFAULT, EVRUN_ONCE);
-        ev_timer_stop(EV_DEFAULT, &tick);
-}
-
 static void test_search_fails_with_the_error_line(void **state) {
         (void)state;
         put("py-bad", "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
@@ -134,7 +114,7 @@ static void test_search_fails_with_the_error_line(void **state) {
         assert_int_equal(sparkhome_find(EV_DEFAULT, got_cb, &g1, &w1), 0);
         assert_int_equal(sparkhome_find(EV_DEFAULT, got_cb, &g2, &w2), 0); /* joins the same search */
         assert_int_equal(g1.calls + g2.calls, 0);                           /* never inside find */
-        run_until(&g2.calls, 1);
+        unit_run_until(&g2.calls, 1, 10);
         assert_int_equal(g1.calls, 1);
         assert_int_equal(g2.calls, 1);
         assert_string_equal(g1.home, "");
@@ -149,7 +129,7 @@ static void test_search_prints_a_non_home(void **state) {
         struct got g = {0};
         struct sparkhome_wait *w = NULL;
         assert_int_equal(sparkhome_find(EV_DEFAULT, got_cb, &g, &w), 0);
-        run_until(&g.calls, 1);
+        unit_run_until(&g.calls, 1, 10);
         assert_int_equal(g.calls, 1);
         assert_string_equal(g.detail, "'/nonexistent/pyspark' is not a Spark home");
 }
@@ -165,7 +145,7 @@ static void test_search_finds_and_keeps_it_cancel_drops(void **state) {
         assert_int_equal(sparkhome_find(EV_DEFAULT, got_cb, &cancelled, &wc), 0);
         assert_int_equal(sparkhome_find(EV_DEFAULT, got_cb, &g, &w), 0);
         assert_null(sparkhome_cancel(wc));
-        run_until(&g.calls, 1);
+        unit_run_until(&g.calls, 1, 10);
         assert_int_equal(g.calls, 1);
         assert_int_equal(cancelled.calls, 0);
         assert_string_equal(g.home, in_base("home"));
