@@ -41,8 +41,12 @@ endif
 ALL_CFLAGS  := $(BASE_CFLAGS) $(OPT) $(SAN) $(CFLAGS)
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 
+# The kernel-side Python (daemon/py/*.py) becomes C strings in a generated
+# file (daemon/py/py2c.py compiles each source first): see daemon/sparkd_py.h.
+PY_SRCS  := daemon/py/sparkd_helpers.py daemon/py/warmup_driver.py daemon/py/warmup_connect.py
+PY_GEN   := build/gen/sparkd_py.c
 LIB_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-LIB_OBJS := $(LIB_SRCS:daemon/%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:daemon/%.c=$(BUILD)/%.o) $(BUILD)/sparkd_py.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -63,6 +67,14 @@ all: $(SPARKD_BIN)
 $(BUILD)/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(PY_GEN): daemon/py/py2c.py $(PY_SRCS)
+	@echo "  PY2C    $@"
+	@$(PYTHON) daemon/py/py2c.py $@ $(PY_SRCS)
+
+$(BUILD)/sparkd_py.o: $(PY_GEN) daemon/sparkd_py.h | $(BUILD)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Idaemon -c -o $@ $<
 
 $(BUILD):
 	mkdir -p $(BUILD)/tests
@@ -97,10 +109,10 @@ check: unit integration
 jinja-compare: $(SPARKD_BIN) $(VENV)/.done
 	SPARKD=$(CURDIR)/$(SPARKD_BIN) $(VPY) tests/jinja_compare.py tests/data/templates
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*.h)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(PY_GEN) $(wildcard daemon/*.h)
 	@mkdir -p build/fuzz
 	$(CLANG) $(BASE_CFLAGS) -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined \
-		-Idaemon -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+		-Idaemon -o $@ $< $(LIB_SRCS) $(PY_GEN) $(PKG_LIBS)
 
 fuzz-smoke: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
