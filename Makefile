@@ -134,10 +134,12 @@ endif
 TOOL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
 all: $(TOOL_BINS)
 
-tools/sparkctl tools/sparkd-launch: tools/%: tools/%.c tools/uhttp.c tools/uhttp.h
-	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/uhttp.c $(ALL_LDFLAGS) $(TOOL_LIBS)
-$(BUILD)/sparkctl $(BUILD)/sparkd-launch: $(BUILD)/%: tools/%.c tools/uhttp.c tools/uhttp.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -Itools -o $@ $< tools/uhttp.c $(ALL_LDFLAGS) $(TOOL_LIBS)
+# daemon/sockpath.c: the default socket path, the same chain as the daemon's.
+TOOL_SRCS := tools/uhttp.c daemon/sockpath.c
+tools/sparkctl tools/sparkd-launch: tools/%: tools/%.c $(TOOL_SRCS) tools/uhttp.h daemon/sockpath.h
+	$(CC) $(ALL_CFLAGS) -Itools -Idaemon -o $@ $< $(TOOL_SRCS) $(ALL_LDFLAGS) $(TOOL_LIBS)
+$(BUILD)/sparkctl $(BUILD)/sparkd-launch: $(BUILD)/%: tools/%.c $(TOOL_SRCS) tools/uhttp.h daemon/sockpath.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -Itools -Idaemon -o $@ $< $(TOOL_SRCS) $(ALL_LDFLAGS) $(TOOL_LIBS)
 
 # The hub hook, the launcher, sparkctl and the systemd units (tests/hub).
 hub-test: $(SPARKD_BIN) $(TOOL_BINS) $(VENV)/.done

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "sdnotify.h"
 #include "server.h"
+#include "sockpath.h"
 #include "startup.h"
 #include "tmpl.h"
 #include "ui.h"
@@ -137,11 +138,13 @@ static void opts_defaults(struct sparkd_opts *o) {
         if (!o->socket_path && env("SPARKD_SOCKET"))
                 o->socket_path = xstrdup(env("SPARKD_SOCKET"));
         if (!o->socket_path) {
-                char uid[32];
-                snprintf(uid, sizeof uid, "%ld", (long)geteuid());
-                o->socket_path = env("XDG_RUNTIME_DIR")
-                                         ? xasprintf("%s/sparkd/sparkd.sock%s", env("XDG_RUNTIME_DIR"), "")
-                                         : xasprintf("/tmp/sparkd-%s/sparkd.sock%s", uid, "");
+                struct sockpath_env e;
+                struct sockpath def;
+                sockpath_env_get(&e);
+                if (sockpath_default(&e, &def) < 0)
+                        fatalx("$XDG_RUNTIME_DIR/sparkd/sparkd.sock is too long for a Unix socket; "
+                               "pass --socket");
+                o->socket_path = xstrdup(def.path);
         }
         if (o->n_config_dirs == 0 && env("SPARKD_CONFIG_DIRS")) {
                 char *list = xstrdup(env("SPARKD_CONFIG_DIRS")), *save = NULL;

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sockpath.h"
 #include "uhttp.h"
 
 #define PROG "sparkctl"
@@ -33,8 +35,10 @@ static const char usage_text[] =
         "                                   'sparkd --check-config'; no daemon needed)\n"
         "\n"
         "Options:\n"
-        "  -s, --socket PATH     the daemon's socket [SPARKD_SOCKET] (default\n"
-        "                        $XDG_RUNTIME_DIR/sparkd/sparkd.sock, else /tmp/sparkd-UID/sparkd.sock)\n"
+        "  -s, --socket PATH     the daemon's socket [SPARKD_SOCKET] (default: the first that\n"
+        "                        exists of $XDG_RUNTIME_DIR/sparkd/sparkd.sock,\n"
+        "                        /run/user/UID/sparkd/sparkd.sock and\n"
+        "                        ${XDG_STATE_HOME:-~/.local/state}/sparkd/run/sparkd.sock)\n"
         "  -j, --json            print the daemon's JSON instead of tables\n"
         "  -k, --kernel ID       the kernel for 'start'\n"
         "      --set KEY=VALUE   an override for 'start' (whole numbers are sent as numbers)\n"
@@ -50,6 +54,7 @@ static const char usage_text[] =
 
 struct ctl {
         char socket[UHTTP_MAX_PATH];
+        const char *socket_via; /* where a default socket came from; NULL for --socket */
         bool json;
         bool restart;
         bool wait;
@@ -102,6 +107,30 @@ static double parse_timeout(const char *s) {
         return v;
 }
 
+/* Without --socket: the first place of the default chain where a socket
+ * (or anything) exists, else the default itself.  A terminal may have
+ * XDG_RUNTIME_DIR when the daemon, started by the hub, did not. */
+static int find_socket(struct ctl *c) {
+        struct sockpath_env e;
+        struct sockpath all[SOCKPATH_CANDIDATES];
+        sockpath_env_get(&e);
+        int n = sockpath_candidates(&e, all), pick = 0;
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++) {
+                struct stat st;
+                if (lstat(all[i].path, &st) == 0) {
+                        pick = i;
+                        break;
+                }
+        }
+        _Static_assert(sizeof all[0].path <= sizeof c->socket,
+                       "a default path fits --socket's buffer");
+        strcpy(c->socket, all[pick].path);
+        c->socket_via = sockpath_source_name(all[pick].source);
+        return 0;
+}
+
 static void parse_args(int argc, char **argv, struct ctl *c) {
         enum { OPT_SET = 256, OPT_RESTART, OPT_TIMEOUT, OPT_SPARKD, OPT_VERSION };
         static const struct option longopts[] = {
@@ -146,7 +175,7 @@ static void parse_args(int argc, char **argv, struct ctl *c) {
                 if (strlen(socket) >= sizeof c->socket)
                         usage_error("--socket: '%s' is too long for a Unix socket", socket);
                 strcpy(c->socket, socket);
-        } else if (uhttp_default_socket(c->socket, sizeof c->socket) < 0) {
+        } else if (find_socket(c) < 0) {
                 usage_error("%s", "the default socket path is too long; pass --socket");
         }
 }
@@ -184,9 +213,13 @@ static void print_http_error(const struct uhttp_response *r) {
         json_decref(doc);
 }
 
-static void print_connect_error(const struct ctl *c, int r) {
+static void print_connect_error(const struct ctl *c, int r, const struct uhttp_refusal *refusal) {
         const char *hint = (r == -ENOENT || r == -ECONNREFUSED) ? " (is sparkd running?)" : "";
-        if (r == -EPROTO)
+        char msg[1024];
+        if (r == -EPERM) {
+                uhttp_refusal_message(refusal, c->socket, msg, sizeof msg);
+                fprintf(stderr, PROG ": %s\n", msg);
+        } else if (r == -EPROTO)
                 fprintf(stderr, PROG ": %s did not answer HTTP\n", c->socket);
         else if (r == -EACCES)
                 fprintf(stderr, PROG ": cannot reach sparkd at %s: %s (it is another user's)\n",
@@ -203,10 +236,11 @@ static int call(const struct ctl *c, const char *method, const char *path, json_
         if (body && !(text = json_dumps(body, JSON_COMPACT)))
                 die_oom();
         struct uhttp_response r = {0};
-        int e = uhttp_request(c->socket, method, path, text, (int)(timeout * 1000), &r);
+        struct uhttp_refusal refusal;
+        int e = uhttp_request(c->socket, method, path, text, (int)(timeout * 1000), &r, &refusal);
         free(text);
         if (e < 0) {
-                print_connect_error(c, e);
+                print_connect_error(c, e, &refusal);
                 return -1;
         }
         if (r.status < 200 || r.status > 299) {
@@ -432,10 +466,12 @@ static int status_all(struct ctl *c) {
                 json_decref(all);
         } else {
                 char b[32];
-                printf("sparkd %s on %s: %s, %s configuration(s)\n\n",
+                printf("sparkd %s on %s: %s, %s configuration(s)%s%s%s\n\n",
                        json_string_value(json_object_get(health, "version")), c->socket,
                        json_string_value(json_object_get(health, "status")),
-                       scalar(json_object_get(health, "configs"), b, sizeof b));
+                       scalar(json_object_get(health, "configs"), b, sizeof b),
+                       c->socket_via ? " (socket via " : "", c->socket_via ? c->socket_via : "",
+                       c->socket_via ? ")" : "");
                 print_prewarm(json_object_get(health, "prewarm"));
                 struct table t = {.head = {"KERNEL", "CONFIG", "STATE", "MASTER", "APP", "UI"}, .ncols = 6};
                 if (!(t.rows = json_array()))

@@ -36,8 +36,9 @@ static const char usage_text[] =
         "\n"
         "      --sparkd PATH     the daemon to run          [SPARKD_BIN] (default: sparkd in PATH)\n"
         "      --socket PATH     the daemon's socket        [SPARKD_SOCKET]\n"
-        "                        (default $XDG_RUNTIME_DIR/sparkd/sparkd.sock,\n"
-        "                        else /tmp/sparkd-UID/sparkd.sock)\n"
+        "                        (default $XDG_RUNTIME_DIR/sparkd/sparkd.sock, else\n"
+        "                        /run/user/UID/sparkd/sparkd.sock when that is yours, else\n"
+        "                        ${XDG_STATE_HOME:-~/.local/state}/sparkd/run/sparkd.sock)\n"
         "      --timeout SECS    wait at most this long for the daemon (default 10)\n"
         "                        [SPARKD_LAUNCH_TIMEOUT]\n"
         "  -h, --help            print this help and exit\n"
@@ -186,22 +187,38 @@ static pid_t start_daemon(const struct launch *l) {
         return pid;
 }
 
-/* True when GET /api/health answers 200 now. */
-static bool healthy(const char *sock, int timeout_ms) {
+/* Prints why sock is not trusted, and that the server starts without sparkd. */
+static void print_refusal(const char *sock, const struct uhttp_refusal *refusal) {
+        char msg[1024];
+        uhttp_refusal_message(refusal, sock, msg, sizeof msg);
+        fprintf(stderr, PROG ": %s; starting without sparkd\n", msg);
+}
+
+/* 1 when GET /api/health answers 200 now, 0 when not (yet), -EPERM when
+ * the socket is not trusted (then nothing was sent and *refusal says why). */
+static int healthy(const char *sock, int timeout_ms, struct uhttp_refusal *refusal) {
         struct uhttp_response r = {0};
-        if (uhttp_request(sock, "GET", "/api/health", NULL, timeout_ms, &r) < 0)
-                return false;
+        int e = uhttp_request(sock, "GET", "/api/health", NULL, timeout_ms, &r, refusal);
+        if (e < 0)
+                return e == -EPERM ? e : 0;
         uhttp_response_free(&r);
         return r.status == 200;
 }
 
-/* Waits until the daemon answers, it exits (pid > 0) or the time is up.
- * Returns 0 when it answers; prints why not otherwise. */
+/* Waits until the daemon answers, it exits (pid > 0), the socket turns out
+ * not to be trusted or the time is up.  Returns 0 when it answers; prints
+ * why not otherwise. */
 static int wait_ready(const struct launch *l, pid_t pid) {
         long long deadline = now_ms() + l->timeout_ms;
         for (;;) {
                 long long left = deadline - now_ms();
-                if (healthy(l->socket, left > 1000 ? 1000 : left > 0 ? (int)left : 1))
+                struct uhttp_refusal refusal;
+                int h = healthy(l->socket, left > 1000 ? 1000 : left > 0 ? (int)left : 1, &refusal);
+                if (h == -EPERM) {
+                        print_refusal(l->socket, &refusal);
+                        return -1;
+                }
+                if (h == 1)
                         return 0;
                 int st;
                 if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid) {
@@ -239,6 +256,13 @@ int main(int argc, char **argv) {
         }
         /* The daemon, the server and its proxy route must agree on it. */
         setenv("SPARKD_SOCKET", l.socket, 1);
+        /* Another user's directory or socket there: no daemon of ours could
+         * listen on it, and nothing may be sent to whoever does. */
+        struct uhttp_refusal refusal;
+        if (uhttp_check_socket(l.socket, &refusal) == -EPERM) {
+                print_refusal(l.socket, &refusal);
+                goto exec;
+        }
         if (systemd && systemd_socket_active()) {
                 wait_ready(&l, 0);
                 goto exec;

@@ -9,23 +9,136 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sockpath.h"
+
 int uhttp_default_socket(char *buf, size_t n) {
-        const char *s = getenv("SPARKD_SOCKET");
-        const char *xdg = getenv("XDG_RUNTIME_DIR");
-        int len;
-        if (s && *s)
-                len = snprintf(buf, n, "%s", s);
-        else if (xdg && *xdg)
-                len = snprintf(buf, n, "%s/sparkd/sparkd.sock", xdg);
-        else
-                len = snprintf(buf, n, "/tmp/sparkd-%ld/sparkd.sock", (long)geteuid());
-        if (len < 0 || (size_t)len >= n || (size_t)len >= UHTTP_MAX_PATH)
+        struct sockpath_env e;
+        struct sockpath def;
+        sockpath_env_get(&e);
+        int r = sockpath_default(&e, &def);
+        if (r < 0)
+                return r;
+        if (strlen(def.path) >= n)
                 return -ENAMETOOLONG;
+        strcpy(buf, def.path);
         return 0;
+}
+
+/* Fills *ret (when not NULL) with f and why; returns -EPERM. */
+static int refuse(struct uhttp_refusal *ret, struct uhttp_refusal *f, enum uhttp_distrust why,
+                  const struct stat *st) {
+        f->why = why;
+        if (st) {
+                f->found = st->st_uid;
+                f->mode = st->st_mode;
+        }
+        if (ret)
+                *ret = *f;
+        return -EPERM;
+}
+
+/* The directory part of sock into dir (UHTTP_MAX_PATH bytes): "." for a
+ * bare name, "/" for a socket in the root. */
+static void socket_dir(const char *sock, char *dir) {
+        const char *slash = strrchr(sock, '/');
+        if (!slash)
+                strcpy(dir, ".");
+        else if (slash == sock)
+                strcpy(dir, "/");
+        else
+                snprintf(dir, UHTTP_MAX_PATH, "%.*s", (int)(slash - sock), sock);
+}
+
+int uhttp_check_socket(const char *sock, struct uhttp_refusal *ret) {
+        struct uhttp_refusal f = {.you = getuid()};
+        struct stat st;
+        if (strlen(sock) >= UHTTP_MAX_PATH)
+                return -ENAMETOOLONG;
+        socket_dir(sock, f.dir);
+        if (lstat(f.dir, &st) < 0)
+                return -errno;
+        if (S_ISLNK(st.st_mode))
+                return refuse(ret, &f, UHTTP_DIR_SYMLINK, &st);
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        if (st.st_uid != f.you)
+                return refuse(ret, &f, UHTTP_DIR_NOT_OWNED, &st);
+        if (st.st_mode & 077)
+                return refuse(ret, &f, UHTTP_DIR_OPEN, &st);
+        if (lstat(sock, &st) < 0)
+                return -errno;
+        if (!S_ISSOCK(st.st_mode))
+                return refuse(ret, &f, UHTTP_SOCK_NOT_SOCKET, &st);
+        if (st.st_uid != f.you)
+                return refuse(ret, &f, UHTTP_SOCK_NOT_OWNED, &st);
+        return 0;
+}
+
+/* Accepts the connected fd only when its peer runs as getuid() (root's
+ * processes too are someone else, unless we are root). */
+static int check_peer(int fd, const char *sock, struct uhttp_refusal *ret) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (cred.uid == getuid())
+                return 0;
+        struct uhttp_refusal f = {.you = getuid(), .found = cred.uid};
+        socket_dir(sock, f.dir);
+        return refuse(ret, &f, UHTTP_PEER_NOT_OWNER, NULL);
+}
+
+#define INTERCEPT  "another user may be trying to intercept Start Spark"
+#define ELSEWHERE  "or set SPARKD_SOCKET or XDG_RUNTIME_DIR to a directory of your own"
+#define REMOVE_DIR "Remove %s (ask an administrator if you cannot) " ELSEWHERE
+
+void uhttp_refusal_message(const struct uhttp_refusal *r, const char *sock, char *buf, size_t n) {
+        unsigned found = (unsigned)r->found, you = (unsigned)r->you;
+        switch (r->why) {
+        case UHTTP_DIR_SYMLINK:
+                snprintf(buf, n,
+                         "refusing %s: its directory %s is a symbolic link (owned by uid %u), "
+                         "not a directory; " INTERCEPT ". " REMOVE_DIR,
+                         sock, r->dir, found, r->dir);
+                break;
+        case UHTTP_DIR_NOT_OWNED:
+                snprintf(
+                        buf, n,
+                        "refusing %s: its directory belongs to uid %u, not you (uid %u); " INTERCEPT
+                        ". " REMOVE_DIR,
+                        sock, found, you, r->dir);
+                break;
+        case UHTTP_DIR_OPEN:
+                snprintf(buf, n,
+                         "refusing %s: its directory %s has mode %04o, open to other users "
+                         "(it must be 0700); run 'chmod 700 %s', or remove it and let sparkd "
+                         "create it again",
+                         sock, r->dir, (unsigned)(r->mode & 07777), r->dir);
+                break;
+        case UHTTP_SOCK_NOT_SOCKET:
+                snprintf(buf, n,
+                         "refusing %s: it is %s, not a socket; remove it and start sparkd again",
+                         sock, S_ISLNK(r->mode) ? "a symbolic link" : "another kind of file");
+                break;
+        case UHTTP_SOCK_NOT_OWNED:
+                snprintf(buf, n,
+                         "refusing %s: the socket belongs to uid %u, not you (uid %u); " INTERCEPT
+                         ". Remove it and start sparkd again",
+                         sock, found, you);
+                break;
+        case UHTTP_PEER_NOT_OWNER:
+                snprintf(buf, n,
+                         "refusing %s: the process listening on it runs as uid %u, not you "
+                         "(uid %u); " INTERCEPT ". Remove the socket and start sparkd again; if it "
+                         "comes back, tell an administrator",
+                         sock, found, you);
+                break;
+        }
 }
 
 void uhttp_response_free(struct uhttp_response *r) {
@@ -214,8 +327,11 @@ out:
 }
 
 int uhttp_request(const char *sock, const char *method, const char *path, const char *body,
-                  int timeout_ms, struct uhttp_response *ret) {
+                  int timeout_ms, struct uhttp_response *ret, struct uhttp_refusal *refusal) {
         long long deadline = now_ms() + timeout_ms;
+        int r = uhttp_check_socket(sock, refusal);
+        if (r < 0)
+                return r;
         char *req = NULL;
         int n = body ? asprintf(&req,
                                 "%s %s HTTP/1.1\r\nHost: sparkd\r\nConnection: close\r\n"
@@ -231,7 +347,9 @@ int uhttp_request(const char *sock, const char *method, const char *path, const 
                 return fd;
         }
         struct uhttp_response resp = {0};
-        int r = write_all(fd, req, (size_t)n, deadline);
+        r = check_peer(fd, sock, refusal);
+        if (r >= 0)
+                r = write_all(fd, req, (size_t)n, deadline);
         if (r >= 0)
                 r = read_response(fd, deadline, &resp);
         close(fd);

@@ -7,6 +7,7 @@ given, because they need ipykernel and PySpark in the environment."""
 import importlib.util
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -88,3 +89,88 @@ def hub_daemon_factory(short_tmp):
 @pytest.fixture
 def hub_daemon(hub_daemon_factory):
     return hub_daemon_factory().start()
+
+
+class Listener:
+    """A stranger's socket: a forked process listening on path that records
+    every connection and every byte it receives (read with events()).
+
+    uid: the process runs as that uid (setuid after fork; needs root).
+    owner: chown the socket file to that uid before listening.
+    listen_as: call listen() as that uid, after binding as the caller —
+    a socket file of ours whose peer credentials are someone else's."""
+
+    def __init__(self, path, uid=None, owner=None, listen_as=None):
+        self.path = str(path)
+        r, w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - the child
+            os.close(r)
+            try:
+                self._serve(w, uid, owner, listen_as)
+            except BaseException as e:
+                os.write(w, f"listener failed: {e!r}\n".encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        self.pipe = os.fdopen(r, "rb")
+        line = self.pipe.readline()
+        assert line == b"ready\n", line
+
+    def _serve(self, w, uid, owner, listen_as):
+        def become(u):
+            os.setgroups([])
+            os.setgid(u)
+            os.setuid(u)
+        if uid is not None:
+            become(uid)
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(self.path)
+        if owner is not None:
+            os.chown(self.path, owner, owner)
+        if listen_as is not None:
+            become(listen_as)
+        srv.listen(8)
+        os.write(w, b"ready\n")
+        while True:
+            conn, _ = srv.accept()
+            os.write(w, b"connection\n")
+            conn.settimeout(5)
+            try:
+                while data := conn.recv(65536):
+                    os.write(w, b"received %d bytes\n" % len(data))
+            except OSError:
+                pass
+            conn.close()
+
+    def events(self):
+        """Stops the listener; the lines it wrote (connections, bytes)."""
+        if self.pid:
+            os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+            self.lines = self.pipe.read().decode().splitlines()
+            self.pipe.close()
+        return self.lines
+
+    def received(self):
+        return [e for e in self.events() if e.startswith("received")]
+
+
+@pytest.fixture
+def listener():
+    made = []
+
+    def make(path, **kw):
+        made.append(Listener(path, **kw))
+        return made[-1]
+    yield make
+    for lst in made:
+        lst.events()
+
+
+@pytest.fixture
+def shared_tmp(short_tmp):
+    """short_tmp that other uids may traverse (0711), for a stranger's files."""
+    short_tmp.chmod(0o711)
+    return short_tmp

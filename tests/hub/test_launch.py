@@ -143,6 +143,94 @@ def test_default_socket_is_exported_to_the_server(launch, short_tmp):
     assert report["health"] == 200
 
 
+def test_default_socket_without_xdg_runtime_dir_is_in_the_state_dir(launch, short_tmp):
+    home = short_tmp / "home"
+    home.mkdir()
+    ln = launch(socket=False, env={"HOME": str(home)})
+    ln.env.pop("XDG_STATE_HOME", None)
+    report = ln.start().report()
+    run_user = f"/run/user/{os.getuid()}"
+    if os.path.isdir(run_user) and not os.path.islink(run_user) and os.stat(run_user).st_uid == os.getuid():
+        want = f"{run_user}/sparkd/sparkd.sock"  # the host has one for us
+    else:
+        want = f"{home}/.local/state/sparkd/run/sparkd.sock"
+    assert report["socket"] == want
+    assert report["health"] == 200
+    assert stat.S_IMODE(os.stat(Path(want).parent).st_mode) == 0o700
+
+
+# A stand-in server that does not talk to the socket (fake_server.py probes
+# it): it only says that it runs and how many children it has.
+QUIET_SERVER = """
+import os
+kids = 0
+for e in os.listdir("/proc"):
+    try:
+        kids += e.isdigit() and open(f"/proc/{e}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())
+    except OSError:
+        pass
+print("server started with", kids, "children", flush=True)
+"""
+
+
+def launch_quietly(base, sock, timeout="10"):
+    """sparkd-launch with SPARKD_SOCKET=sock running QUIET_SERVER, the
+    daemon's dirs in base; returns (stdout, stderr, seconds)."""
+    env = Launch(base, socket=False, env={"SPARKD_SOCKET": str(sock)}).env
+    t0 = time.monotonic()
+    p = subprocess.run([SPARKD_LAUNCH, "--timeout", timeout, "--", sys.executable, "-c", QUIET_SERVER],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert not any(m in p.stderr for m in SANITIZER_MARKERS), p.stderr
+    return p.stdout, p.stderr, time.monotonic() - t0
+
+
+def test_planted_directory_open_to_others(short_tmp, listener):
+    # No daemon is started (it could not listen there), nothing is sent.
+    d = short_tmp / "sparkd-open"
+    d.mkdir()
+    d.chmod(0o755)
+    lst = listener(d / "sparkd.sock")
+    out, err, seconds = launch_quietly(short_tmp, d / "sparkd.sock")
+    assert seconds < 5
+    assert err == (f"sparkd-launch: refusing {d}/sparkd.sock: its directory {d} has mode 0755, open to "
+                   f"other users (it must be 0700); run 'chmod 700 {d}', or remove it and let sparkd "
+                   "create it again; starting without sparkd\n")
+    assert out == "server started with 0 children\n"
+    assert lst.events() == []
+
+
+def test_planted_directory_of_another_user(shared_tmp, listener):
+    d = shared_tmp / "sparkd-planted"
+    d.mkdir(mode=0o700)
+    os.chown(d, 65534, 65534)
+    lst = listener(d / "sparkd.sock", uid=65534)
+    out, err, seconds = launch_quietly(shared_tmp, d / "sparkd.sock")
+    assert seconds < 5
+    assert err == (f"sparkd-launch: refusing {d}/sparkd.sock: its directory belongs to uid 65534, not you "
+                   f"(uid {os.getuid()}); another user may be trying to intercept Start Spark. Remove {d} "
+                   "(ask an administrator if you cannot) or set SPARKD_SOCKET or XDG_RUNTIME_DIR to a "
+                   "directory of your own; starting without sparkd\n")
+    assert out == "server started with 0 children\n"
+    assert lst.events() == []
+
+
+def test_listener_of_another_user_is_not_waited_for(short_tmp, listener):
+    # The directory and socket file are ours, but another uid listens: the
+    # health probe connects, sends nothing, and does not wait the timeout.
+    d = short_tmp / "run"
+    d.mkdir(mode=0o700)
+    lst = listener(d / "sparkd.sock", listen_as=65534)
+    out, err, seconds = launch_quietly(short_tmp, d / "sparkd.sock", timeout="30")
+    assert seconds < 10, err
+    assert (f"sparkd-launch: refusing {d}/sparkd.sock: the process listening on it runs as uid 65534, "
+            f"not you (uid {os.getuid()}); another user may be trying to intercept Start Spark. Remove "
+            "the socket and start sparkd again; if it comes back, tell an administrator; starting "
+            "without sparkd\n") in err
+    assert out.startswith("server started")
+    assert lst.received() == []
+
+
 def test_command_arguments_pass_through(launch):
     ln = launch().start(server_args=["--", "--port=1234", "-h"])
     assert ln.report()["argv"] == ["--", "--port=1234", "-h"]

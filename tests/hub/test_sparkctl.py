@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SANITIZER_MARKERS, SPARKCTL, SPARKD
+from conftest import ROOT, SANITIZER_MARKERS, SPARKCTL, SPARKD, Daemon
 
 SHIPPED = {"local", "local-large", "standalone", "kubernetes", "yarn"}
 NO_KERNEL = "6f1b2a3c-0000-4000-8000-000000000000"
@@ -148,13 +149,173 @@ def test_no_daemon(short_tmp):
 def test_default_socket_follows_the_daemon(hub_daemon, short_tmp):
     # $SPARKD_SOCKET first, then $XDG_RUNTIME_DIR/sparkd/sparkd.sock.
     assert ctl("configs", env={"SPARKD_SOCKET": hub_daemon.sock}).returncode == 0
-    xdg = short_tmp / "xdg"
-    (xdg / "sparkd").mkdir(parents=True)
-    os.symlink(hub_daemon.sock, xdg / "sparkd" / "sparkd.sock")
-    p = ctl("configs", env={"XDG_RUNTIME_DIR": str(xdg)})
+    p = ctl("status", env={"SPARKD_SOCKET": hub_daemon.sock})
+    assert re.match(rf"sparkd \S+ on {re.escape(hub_daemon.sock)}: ok, \d+ configuration\(s\) "
+                    r"\(socket via \$SPARKD_SOCKET\)$", p.stdout.splitlines()[0]), p.stdout
+    runtime = Path(hub_daemon.sock).parent.parent  # the daemon's is RUNTIME/sparkd/sparkd.sock
+    p = ctl("status", env={"XDG_RUNTIME_DIR": str(runtime)})
     assert p.returncode == 0, p.stderr
-    p = ctl("configs", env={"XDG_RUNTIME_DIR": str(short_tmp / "elsewhere")})
+    assert p.stdout.splitlines()[0].endswith("(socket via $XDG_RUNTIME_DIR)"), p.stdout
+    assert f" on {hub_daemon.sock}: ok" in p.stdout
+    p = ctl("configs", env={"XDG_RUNTIME_DIR": str(short_tmp / "elsewhere"), "HOME": str(short_tmp)})
     assert f"{short_tmp}/elsewhere/sparkd/sparkd.sock" in p.stderr
+
+
+def chain_env(home, **more):
+    """The environment of a daemon the hub started without XDG_RUNTIME_DIR."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SPARKD_SOCKET", "XDG_RUNTIME_DIR", "XDG_STATE_HOME")}
+    env.update(HOME=str(home), **more)
+    return env
+
+
+def default_socket(home):
+    """What the chain gives without XDG_RUNTIME_DIR: /run/user/UID when the
+    host has it for us, else the state directory under home."""
+    run_user = f"/run/user/{os.getuid()}"
+    st = os.lstat(run_user) if os.path.lexists(run_user) else None
+    if st and stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid():
+        return f"{run_user}/sparkd/sparkd.sock"
+    return f"{home}/.local/state/sparkd/run/sparkd.sock"
+
+
+class ChainDaemon(Daemon):
+    """A daemon started without --socket, with env as its whole environment."""
+
+    def __init__(self, base, env):
+        super().__init__(base)
+        self.env.clear()
+        self.env.update(env, SPARKD_PREWARM_MAX="0",
+                        ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
+        self.sock = default_socket(env["HOME"])
+
+    def args(self):
+        a = super().args()
+        i = a.index("--socket")
+        return a[:i] + a[i + 2:]
+
+
+def test_default_chain_without_xdg_runtime_dir(short_tmp):
+    home = short_tmp / "home"
+    home.mkdir()
+    env = chain_env(home)
+    (short_tmp / "d").mkdir()
+    d = ChainDaemon(short_tmp / "d", env)
+    try:
+        d.start()
+        sock = Path(d.sock)
+        if sock.is_relative_to(home):  # created with its parents, each 0700
+            for p in (home / ".local", home / ".local" / "state", sock.parent.parent, sock.parent):
+                assert stat.S_IMODE(os.lstat(p).st_mode) == 0o700, p
+            via = "your state directory"
+        else:
+            via = "/run/user"
+        p = ctl("status", env=env)
+        assert p.returncode == 0, p.stderr
+        assert re.match(rf"sparkd \S+ on {re.escape(str(sock))}: ok, \d+ configuration\(s\) "
+                        rf"\(socket via {re.escape(via)}\)$", p.stdout.splitlines()[0]), p.stdout
+        # A terminal with XDG_RUNTIME_DIR, where the daemon has none: the next
+        # place of the chain where a socket exists.
+        runtime = short_tmp / "xdg"
+        runtime.mkdir(mode=0o700)
+        p = ctl("status", env=chain_env(home, XDG_RUNTIME_DIR=str(runtime)))
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines()[0].endswith(f" (socket via {via})"), p.stdout
+        assert f" on {sock}: ok" in p.stdout
+    finally:
+        d.stop()
+        d.kill()
+
+
+# --- a socket someone else may have planted ---------------------------------------
+
+REFUSED_DIR_OWNER = ("sparkctl: refusing {sock}: its directory belongs to uid {found}, not you "
+                     "(uid {you}); another user may be trying to intercept Start Spark. Remove {dir} "
+                     "(ask an administrator if you cannot) or set SPARKD_SOCKET or XDG_RUNTIME_DIR to "
+                     "a directory of your own")
+
+
+def test_directory_open_to_others_is_refused(short_tmp, listener):
+    d = short_tmp / "sparkd-open"
+    d.mkdir()
+    d.chmod(0o755)
+    lst = listener(d / "sparkd.sock")
+    p = ctl("status", sock=str(d / "sparkd.sock"))
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr == (f"sparkctl: refusing {d}/sparkd.sock: its directory {d} has mode 0755, open to "
+                        f"other users (it must be 0700); run 'chmod 700 {d}', or remove it and let "
+                        "sparkd create it again\n")
+    assert lst.events() == []  # not even a connection
+
+
+def test_directory_of_another_user_is_refused(shared_tmp, listener):
+    # Another user (uid 65534) made the directory and listens in it.
+    d = shared_tmp / "sparkd-planted"
+    d.mkdir(mode=0o700)
+    os.chown(d, 65534, 65534)
+    lst = listener(d / "sparkd.sock", uid=65534)
+    for args in (["status"], ["start", "local", "--kernel", NO_KERNEL], ["--json", "configs"]):
+        p = ctl(*args, env={"SPARKD_SOCKET": str(d / "sparkd.sock")})
+        assert p.returncode == 1 and p.stdout == "", args
+        assert p.stderr == REFUSED_DIR_OWNER.format(sock=f"{d}/sparkd.sock", found=65534,
+                                                    you=os.getuid(), dir=d) + "\n"
+    assert lst.events() == []
+
+
+def test_symlinked_directory_is_refused(short_tmp, listener):
+    real = short_tmp / "real"
+    real.mkdir(mode=0o700)
+    lst = listener(real / "sparkd.sock")
+    link = short_tmp / "link"
+    link.symlink_to(real)
+    p = ctl("configs", sock=str(link / "sparkd.sock"))
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"sparkctl: refusing {link}/sparkd.sock: its directory {link} is a "
+                               f"symbolic link (owned by uid {os.getuid()}), not a directory; ")
+    assert lst.events() == []
+
+
+def test_socket_of_another_user_is_refused(short_tmp, listener):
+    d = short_tmp / "run"
+    d.mkdir(mode=0o700)
+    lst = listener(d / "sparkd.sock", owner=65534)
+    p = ctl("configs", sock=str(d / "sparkd.sock"))
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"sparkctl: refusing {d}/sparkd.sock: the socket belongs to uid 65534, "
+                               f"not you (uid {os.getuid()}); another user may be trying to intercept")
+    assert lst.events() == []
+
+
+def test_listener_running_as_another_user_gets_nothing(short_tmp, listener):
+    # Directory and socket file are ours, but the process that listens is not.
+    d = short_tmp / "run"
+    d.mkdir(mode=0o700)
+    lst = listener(d / "sparkd.sock", listen_as=65534)
+    p = ctl("start", "local", "--kernel", NO_KERNEL, sock=str(d / "sparkd.sock"))
+    assert p.returncode == 1
+    assert p.stderr == (f"sparkctl: refusing {d}/sparkd.sock: the process listening on it runs as uid "
+                        f"65534, not you (uid {os.getuid()}); another user may be trying to intercept "
+                        "Start Spark. Remove the socket and start sparkd again; if it comes back, tell "
+                        "an administrator\n")
+    events = lst.events()
+    assert lst.received() == [] and events in ([], ["connection"]), events
+
+
+def test_root_is_not_trusted_by_a_user(shared_tmp, listener):
+    # A user's sparkctl refuses a socket served by root's process, though the
+    # directory and the socket file look like the user's own.
+    user = 65533
+    d = shared_tmp / "run"
+    d.mkdir(mode=0o700)
+    os.chown(d, user, user)
+    lst = listener(d / "sparkd.sock", owner=user)
+    p = subprocess.run(["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+                        SPARKCTL, "--socket", str(d / "sparkd.sock"), "configs"],
+                       capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]})
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"sparkctl: refusing {d}/sparkd.sock: the process listening on it runs as "
+                               f"uid 0, not you (uid {user}); "), p.stderr
+    assert lst.received() == []
 
 
 # --- usage ------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-/* The tools' tiny HTTP client: response parsing and the default socket path.
- * uhttp.c is not part of libsparkd.a, so it is compiled in here. */
+/* The tools' tiny HTTP client: response parsing, the default socket path
+ * and the checks of who is behind a socket.  uhttp.c is not part of
+ * libsparkd.a, so it is compiled in here. */
 #include "unit.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../tools/uhttp.c"
@@ -96,11 +98,18 @@ static void test_default_socket(void **state) {
         setenv("SPARKD_SOCKET", "", 1); /* empty counts as unset */
         assert_int_equal(uhttp_default_socket(buf, sizeof buf), 0);
         assert_string_equal(buf, "/run/user/7/sparkd/sparkd.sock");
+        /* The rest of the chain: test_sockpath.c. */
         unsetenv("SPARKD_SOCKET");
         unsetenv("XDG_RUNTIME_DIR");
+        unsetenv("HOME");
+        unsetenv("XDG_STATE_HOME");
         assert_int_equal(uhttp_default_socket(buf, sizeof buf), 0);
-        snprintf(want, sizeof want, "/tmp/sparkd-%ld/sparkd.sock", (long)geteuid());
-        assert_string_equal(buf, want);
+        snprintf(want, sizeof want, "/run/user/%ld/sparkd/sparkd.sock", (long)getuid());
+        if (strcmp(buf, want) != 0) {
+                snprintf(want, sizeof want, "/tmp/sparkd-%ld/sparkd.sock", (long)getuid());
+                assert_string_equal(buf, want);
+        }
+        assert_int_equal(uhttp_default_socket(buf, 20), -ENAMETOOLONG);
 }
 
 static void test_default_socket_too_long(void **state) {
@@ -118,12 +127,146 @@ static void test_default_socket_too_long(void **state) {
 static void test_request_to_missing_socket(void **state) {
         (void)state;
         struct uhttp_response r = {0};
-        assert_int_equal(uhttp_request("/nonexistent/dir/s.sock", "GET", "/", NULL, 1000, &r), -ENOENT);
+        assert_int_equal(uhttp_request("/nonexistent/dir/s.sock", "GET", "/", NULL, 1000, &r, NULL),
+                         -ENOENT);
         char longp[200];
         memset(longp, 'p', sizeof longp - 1);
         longp[sizeof longp - 1] = '\0';
-        assert_int_equal(uhttp_request(longp, "GET", "/", NULL, 1000, &r), -ENAMETOOLONG);
+        assert_int_equal(uhttp_request(longp, "GET", "/", NULL, 1000, &r, NULL), -ENAMETOOLONG);
         assert_null(r.body);
+}
+
+static char dir[64], sock[128];
+
+/* A fresh 0700 directory with a socket bound (not listening) in it. */
+static int make_socket_dir(void **state) {
+        (void)state;
+        snprintf(dir, sizeof dir, "/tmp/uhttp-test-XXXXXX");
+        if (!mkdtemp(dir))
+                return -1;
+        snprintf(sock, sizeof sock, "%s/s.sock", dir);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, sock);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int r = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 0 : -1;
+        if (fd >= 0)
+                close(fd);
+        return r;
+}
+
+static int remove_socket_dir(void **state) {
+        (void)state;
+        char cmd[192];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.link'", dir, dir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+/* uhttp_check_socket's verdict on sock, with *f filled on -EPERM. */
+static int check(const char *path, struct uhttp_refusal *f) {
+        memset(f, 0, sizeof *f);
+        return uhttp_check_socket(path, f);
+}
+
+static void test_check_socket(void **state) {
+        (void)state;
+        struct uhttp_refusal f;
+        char path[160];
+        assert_int_equal(check(sock, &f), 0);
+        assert_int_equal(uhttp_check_socket(sock, NULL), 0);
+
+        assert_int_equal(chmod(dir, 0750), 0);
+        assert_int_equal(check(sock, &f), -EPERM);
+        assert_int_equal(f.why, UHTTP_DIR_OPEN);
+        assert_int_equal(f.mode & 07777, 0750);
+        assert_string_equal(f.dir, dir);
+        assert_int_equal(f.you, getuid());
+        assert_int_equal(chmod(dir, 0700), 0);
+
+        snprintf(path, sizeof path, "%s.link", dir);
+        assert_int_equal(symlink(dir, path), 0);
+        snprintf(path, sizeof path, "%s.link/s.sock", dir);
+        assert_int_equal(check(path, &f), -EPERM);
+        assert_int_equal(f.why, UHTTP_DIR_SYMLINK);
+
+        snprintf(path, sizeof path, "%s/l.sock", dir);
+        assert_int_equal(symlink(sock, path), 0);
+        assert_int_equal(check(path, &f), -EPERM);
+        assert_int_equal(f.why, UHTTP_SOCK_NOT_SOCKET);
+        assert_true(S_ISLNK(f.mode));
+
+        snprintf(path, sizeof path, "%s/missing.sock", dir);
+        assert_int_equal(check(path, &f), -ENOENT);
+        snprintf(path, sizeof path, "%s/x.sock", sock);
+        assert_int_equal(check(path, &f), -ENOTDIR);
+
+        if (getuid() == 0) { /* ownership: chown needs root */
+                assert_int_equal(lchown(sock, 65534, 65534), 0);
+                assert_int_equal(check(sock, &f), -EPERM);
+                assert_int_equal(f.why, UHTTP_SOCK_NOT_OWNED);
+                assert_int_equal(f.found, 65534);
+                assert_int_equal(chown(dir, 65534, 65534), 0);
+                assert_int_equal(check(sock, &f), -EPERM);
+                assert_int_equal(f.why, UHTTP_DIR_NOT_OWNED);
+                assert_int_equal(f.found, 65534);
+        }
+}
+
+/* Nothing is sent to a socket that fails the check: the request fails
+ * before connecting (a bound socket that does not listen would refuse). */
+static void test_request_refused_before_connecting(void **state) {
+        (void)state;
+        struct uhttp_response r = {0};
+        struct uhttp_refusal f;
+        assert_int_equal(uhttp_request(sock, "GET", "/", NULL, 1000, &r, &f), -ECONNREFUSED);
+        assert_int_equal(chmod(dir, 0755), 0);
+        memset(&f, 0, sizeof f);
+        assert_int_equal(uhttp_request(sock, "GET", "/", NULL, 1000, &r, &f), -EPERM);
+        assert_int_equal(f.why, UHTTP_DIR_OPEN);
+        assert_int_equal(uhttp_request(sock, "GET", "/", NULL, 1000, &r, NULL), -EPERM);
+        assert_null(r.body);
+}
+
+static void test_refusal_messages(void **state) {
+        (void)state;
+        static const struct {
+                struct uhttp_refusal f;
+                const char *want;
+        } cases[] = {
+                {{UHTTP_DIR_NOT_OWNED, "/tmp/sparkd-1001", 1002, 1001, S_IFDIR | 0700},
+                 "refusing /tmp/sparkd-1001/sparkd.sock: its directory belongs to uid 1002, not "
+                 "you (uid 1001); another user may be trying to intercept Start Spark. Remove "
+                 "/tmp/sparkd-1001 (ask an administrator if you cannot) or set SPARKD_SOCKET or "
+                 "XDG_RUNTIME_DIR to a directory of your own"},
+                {{UHTTP_DIR_SYMLINK, "/tmp/sparkd-1001", 1002, 1001, S_IFLNK | 0777},
+                 "refusing /tmp/sparkd-1001/sparkd.sock: its directory /tmp/sparkd-1001 is a "
+                 "symbolic link (owned by uid 1002), not a directory; another user may be trying "
+                 "to intercept Start Spark. Remove /tmp/sparkd-1001 (ask an administrator if you "
+                 "cannot) or set SPARKD_SOCKET or XDG_RUNTIME_DIR to a directory of your own"},
+                {{UHTTP_DIR_OPEN, "/tmp/sparkd-1001", 1001, 1001, S_IFDIR | 0755},
+                 "refusing /tmp/sparkd-1001/sparkd.sock: its directory /tmp/sparkd-1001 has mode "
+                 "0755, open to other users (it must be 0700); run 'chmod 700 /tmp/sparkd-1001', "
+                 "or remove it and let sparkd create it again"},
+                {{UHTTP_SOCK_NOT_SOCKET, "/tmp/sparkd-1001", 1001, 1001, S_IFLNK | 0777},
+                 "refusing /tmp/sparkd-1001/sparkd.sock: it is a symbolic link, not a socket; "
+                 "remove it and start sparkd again"},
+                {{UHTTP_SOCK_NOT_SOCKET, "/tmp/sparkd-1001", 1001, 1001, S_IFREG | 0600},
+                 "refusing /tmp/sparkd-1001/sparkd.sock: it is another kind of file, not a "
+                 "socket; remove it and start sparkd again"},
+                {{UHTTP_SOCK_NOT_OWNED, "/tmp/sparkd-1001", 1002, 1001, S_IFSOCK | 0600},
+                 "refusing /tmp/sparkd-1001/sparkd.sock: the socket belongs to uid 1002, not you "
+                 "(uid 1001); another user may be trying to intercept Start Spark. Remove it and "
+                 "start sparkd again"},
+                {{UHTTP_PEER_NOT_OWNER, "/tmp/sparkd-1001", 0, 1001, 0},
+                 "refusing /tmp/sparkd-1001/sparkd.sock: the process listening on it runs as uid "
+                 "0, not you (uid 1001); another user may be trying to intercept Start Spark. "
+                 "Remove the socket and start sparkd again; if it comes back, tell an "
+                 "administrator"},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                char buf[1024];
+                uhttp_refusal_message(&cases[i].f, "/tmp/sparkd-1001/sparkd.sock", buf, sizeof buf);
+                assert_string_equal(buf, cases[i].want);
+        }
 }
 
 int main(void) {
@@ -138,6 +281,11 @@ int main(void) {
                 cmocka_unit_test(test_default_socket),
                 cmocka_unit_test(test_default_socket_too_long),
                 cmocka_unit_test(test_request_to_missing_socket),
+                cmocka_unit_test_setup_teardown(test_check_socket, make_socket_dir,
+                                                remove_socket_dir),
+                cmocka_unit_test_setup_teardown(test_request_refused_before_connecting,
+                                                make_socket_dir, remove_socket_dir),
+                cmocka_unit_test(test_refusal_messages),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
