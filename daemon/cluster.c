@@ -16,7 +16,10 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "netown.h"
 #include "proc.h"
+#include "props.h"
+#include "sparkauth.h"
 #include "sparkhome.h"
 #include "strbuf.h"
 
@@ -62,7 +65,10 @@ struct cluster {
         int port;                  /* master RPC or Connect gRPC */
         int ui_port;               /* master web UI or Connect driver UI */
         int worker_ui[CLUSTER_WORKERS_MAX];
-        char token[33];
+        char token[33];            /* connect: the server's bearer token */
+        struct sparkauth auth;     /* RPC secret (standalone), UI key and its token */
+        bool ui_protected;         /* Spark >= 4.0: the UIs need auth.ui_token */
+        char props[PATH_MAX];      /* the --properties-file, until ready */
         char ui_url[40];
         struct member members[1 + CLUSTER_WORKERS_MAX];
         int nmembers;
@@ -163,6 +169,13 @@ static void cl_member_release(struct member *m) {
         m->log_fd = -1;
 }
 
+/* Removes the properties file (read by every process once started). */
+static void cl_drop_props(struct cluster *c) {
+        if (c->props[0])
+                (void)unlink(c->props);
+        c->props[0] = '\0';
+}
+
 /* Stops timers and every process; no callback can follow. */
 static void cl_halt(struct cluster *c) {
         c->state = CL_DONE;
@@ -174,9 +187,12 @@ static void cl_halt(struct cluster *c) {
         c->discover = sparkhome_cancel(c->discover);
         for (int i = 0; i < c->nmembers; i++)
                 cl_member_release(&c->members[i]);
+        cl_drop_props(c);
 }
 
 static void cl_free(struct cluster *c) {
+        sparkauth_clear(&c->auth);
+        explicit_bzero(c->token, sizeof c->token);
         for (int i = 0; i < c->nmembers; i++)
                 free(c->members[i].error);
         free(c->spark_home);
@@ -199,6 +215,7 @@ static void cl_fail(struct cluster *c, const char *sentence, const char *detail)
 
 static void cl_ready(struct cluster *c, const char *url) {
         c->state = CL_READY;
+        cl_drop_props(c);
         ev_timer_stop(c->loop, &c->timeout);
         c->cbs.on_ready(c->data, url);
 }
@@ -281,8 +298,9 @@ static void cl_member_exit(void *data, struct proc *p, int status) {
 
 static const struct proc_cbs cl_member_cbs = {cl_member_line, cl_member_exit};
 
-/* Environment: the daemon's, then spec->env, then the cluster's own. */
-static int cl_env_build(struct cluster *c, char ***ret) {
+/* Environment: the daemon's, then spec->env, then the cluster's own, then
+ * the member's (extra, may be NULL).  Secrets go here, never on argv. */
+static int cl_env_build(struct cluster *c, const json_t *extra, char ***ret) {
         json_t *map = json_object();
         if (!map)
                 return -ENOMEM;
@@ -301,6 +319,10 @@ static int cl_env_build(struct cluster *c, char ***ret) {
         json_object_set_new(map, "SPARK_WORKER_DIR", json_string(worker_dir ? worker_dir : ""));
         if (c->kind == CLUSTER_CONNECT)
                 json_object_set_new(map, "SPARK_CONNECT_AUTHENTICATE_TOKEN", json_string(c->token));
+        else
+                json_object_set_new(map, "_SPARK_AUTH_SECRET", json_string(c->auth.rpc_secret));
+        if (extra)
+                json_object_update(map, (json_t *)extra);
         free(log_dir);
         free(worker_dir);
         char **envp = calloc(json_object_size(map) + 1, sizeof(*envp));
@@ -318,7 +340,7 @@ static int cl_env_build(struct cluster *c, char ***ret) {
         }
         json_decref(map);
         if (r == 0)
-                *ret = envp;
+                *ret = envp; /* the caller frees it (it holds secrets: cl_strv_free wipes) */
         else if (envp)
                 for (size_t i = 0; i < n; i++)
                         free(envp[i]);
@@ -327,19 +349,23 @@ static int cl_env_build(struct cluster *c, char ***ret) {
         return r;
 }
 
+/* Frees a NULL-terminated list, wiping each string (environments hold
+ * secrets). */
 static void cl_strv_free(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
+        for (size_t i = 0; v && v[i]; i++) {
+                explicit_bzero(v[i], strlen(v[i]));
                 free(v[i]);
+        }
         free(v);
 }
 
 /* Spawns one member with argv (a NULL-terminated list of malloc'd strings,
- * freed here).  Returns 0 or -errno. */
-static int cl_spawn(struct cluster *c, const char *name, const char *label, char **argv) {
+ * freed here) and extra environment (may be NULL).  Returns 0 or -errno. */
+static int cl_spawn(struct cluster *c, const char *name, const char *label, char **argv, const json_t *extra) {
         struct member *m = &c->members[c->nmembers];
         char **envp = NULL;
         char *log = cl_strdupf("%s/%s.log", c->work_dir, name);
-        int r = log ? cl_env_build(c, &envp) : -ENOMEM;
+        int r = log ? cl_env_build(c, extra, &envp) : -ENOMEM;
         if (r < 0)
                 goto out;
         *m = (struct member){.c = c, .log_fd = -1};
@@ -381,20 +407,23 @@ static char **cl_argv(int n, ...) {
         return v;
 }
 
+/* The master and the workers read their settings from c->props
+ * (authentication, the UI filter and its key) and the RPC secret from
+ * _SPARK_AUTH_SECRET; their command lines carry only the address, ports
+ * and that file's name. */
 static int cl_spawn_master(struct cluster *c) {
         char cls[4200], port[16], ui[16];
         snprintf(cls, sizeof(cls), "%s/bin/spark-class", c->spark_home);
         snprintf(port, sizeof(port), "%d", c->port);
         snprintf(ui, sizeof(ui), "%d", c->ui_port);
-        char **argv = cl_argv(8, cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                              "--port", port, "--webui-port", ui);
-        return argv ? cl_spawn(c, "master", "Spark master", argv) : -ENOMEM;
+        char **argv = cl_argv(10, cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                              "--port", port, "--webui-port", ui, "--properties-file", c->props);
+        return argv ? cl_spawn(c, "master", "Spark master", argv, NULL) : -ENOMEM;
 }
 
 static int cl_spawn_worker(struct cluster *c, int i) {
-        char cls[4200], cores[16], ui[16], master[48], name[24], dir[4200];
+        char cls[4200], ui[16], master[48], name[24], dir[4200];
         snprintf(cls, sizeof(cls), "%s/bin/spark-class", c->spark_home);
-        snprintf(cores, sizeof(cores), "%d", c->worker_cores);
         snprintf(ui, sizeof(ui), "%d", c->worker_ui[i]);
         snprintf(master, sizeof(master), "spark://127.0.0.1:%d", c->port);
         char label[32];
@@ -404,57 +433,71 @@ static int cl_spawn_worker(struct cluster *c, int i) {
         int r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
-        char **argv = cl_argv(13, cls, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                              "--cores", cores, "--memory", c->worker_memory, "--webui-port", ui,
-                              "--work-dir", dir, master);
-        return argv ? cl_spawn(c, name, label, argv) : -ENOMEM;
+        /* sizes and directories from the environment, not argv */
+        json_t *extra = json_pack("{s:o, s:s, s:s}", "SPARK_WORKER_CORES", json_sprintf("%d", c->worker_cores),
+                                  "SPARK_WORKER_MEMORY", c->worker_memory, "SPARK_WORKER_DIR", dir);
+        char **argv = extra ? cl_argv(9, cls, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                                      "--webui-port", ui, "--properties-file", c->props, master)
+                            : NULL;
+        r = argv ? cl_spawn(c, name, label, argv, extra) : -ENOMEM;
+        json_decref(extra);
+        return r;
 }
 
-/* "--conf" "k=v" pairs: spec->conf first, then what the daemon enforces
- * (spark-submit keeps the last value of a key). */
-static int cl_connect_argv(struct cluster *c, char ***ret) {
-        size_t n = 0, max = 8 + 2 * (json_object_size(c->conf) + 5);
-        char **v = calloc(max, sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        v[n++] = cl_strdupf("%s/bin/spark-submit", c->spark_home);
-        v[n++] = strdup("--class");
-        v[n++] = strdup("org.apache.spark.sql.connect.service.SparkConnectServer");
-        const char *k;
-        json_t *val;
-        json_object_foreach(c->conf, k, val) {
-                if (json_is_null(val))
-                        continue;
-                v[n++] = strdup("--conf");
-                if (json_is_string(val))
-                        v[n++] = cl_strdupf("%s=%s", k, json_string_value(val));
-                else if (json_is_integer(val))
-                        v[n++] = cl_strdupf("%s=%lld", k, (long long)json_integer_value(val));
-                else if (json_is_real(val))
-                        v[n++] = cl_strdupf("%s=%.17g", k, json_real_value(val));
-                else
-                        v[n++] = cl_strdupf("%s=%s", k, json_is_true(val) ? "true" : "false");
-        }
-        v[n++] = strdup("--conf");
-        v[n++] = strdup("spark.connect.grpc.binding.address=127.0.0.1");
-        v[n++] = strdup("--conf");
-        v[n++] = cl_strdupf("spark.connect.grpc.binding.port=%d", c->port);
-        v[n++] = strdup("--conf");
-        v[n++] = strdup("spark.connect.grpc.port.maxRetries=0");
-        if (!json_object_get(c->conf, "spark.ui.port")) {
-                v[n++] = strdup("--conf");
-                v[n++] = cl_strdupf("spark.ui.port=%d", c->ui_port);
-        }
-        v[n++] = strdup("spark-internal");
-        for (size_t i = 0; i < n; i++)
-                if (!v[i]) {
-                        for (size_t j = 0; j < n; j++)
-                                free(v[j]);
-                        free(v);
-                        return -ENOMEM;
+static bool cl_master_is_local(const char *m) {
+        return m && (!strcmp(m, "local") || !strncmp(m, "local[", 6));
+}
+
+/* What every process of c reads from its properties file.  Connect: the
+ * spec's conf, then what the daemon enforces: gRPC on 127.0.0.1 at the
+ * allocated port without retries (a port taken meanwhile is a failure, not
+ * a move), the UI port; for a local master the driver bound to loopback
+ * with authenticated RPC.  Standalone: authentication (the secret itself
+ * is in the environment) and no REST submission server.  Both: the UI
+ * filter and its key when Spark has it (>= 4.0). */
+static json_t *cl_props_conf(struct cluster *c) {
+        json_t *p = c->kind == CLUSTER_CONNECT ? json_deep_copy(c->conf) : json_object();
+        if (!p)
+                return NULL;
+        char port[16], ui[16];
+        snprintf(port, sizeof port, "%d", c->port);
+        snprintf(ui, sizeof ui, "%d", c->ui_port);
+        if (c->kind == CLUSTER_CONNECT) {
+                json_object_set_new(p, "spark.connect.grpc.binding.address", json_string("127.0.0.1"));
+                json_object_set_new(p, "spark.connect.grpc.binding.port", json_string(port));
+                json_object_set_new(p, "spark.connect.grpc.port.maxRetries", json_string("0"));
+                json_object_set_new(p, "spark.port.maxRetries", json_string("0"));
+                if (!json_object_get(c->conf, "spark.ui.port"))
+                        json_object_set_new(p, "spark.ui.port", json_string(ui));
+                if (cl_master_is_local(json_string_value(json_object_get(c->conf, "spark.master")))) {
+                        json_object_set_new(p, "spark.driver.bindAddress", json_string("127.0.0.1"));
+                        json_object_set_new(p, "spark.driver.host", json_string("127.0.0.1"));
+                        json_object_set_new(p, "spark.authenticate", json_string("true"));
                 }
-        *ret = v;
-        return 0;
+        } else {
+                json_object_set_new(p, "spark.authenticate", json_string("true"));
+                json_object_set_new(p, "spark.master.rest.enabled", json_string("false"));
+        }
+        if (c->ui_protected) {
+                const char *have = json_string_value(json_object_get(p, "spark.ui.filters"));
+                json_t *filters = have && *have ? json_sprintf("%s,%s", have, SPARK_UI_JWS_FILTER)
+                                                : json_string(SPARK_UI_JWS_FILTER);
+                json_object_set_new(p, "spark.ui.filters", filters);
+                json_object_set_new(p, SPARK_UI_JWS_KEY, json_string(c->auth.ui_key));
+        }
+        return p;
+}
+
+/* Writes c->props (0600, in the 0700 work dir).  Returns 0 or -errno. */
+static int cl_write_props(struct cluster *c) {
+        if (snprintf(c->props, sizeof c->props, "%s/spark.properties", c->work_dir) >= (int)sizeof c->props)
+                return -ENAMETOOLONG;
+        json_t *p = cl_props_conf(c);
+        int r = p ? props_write(c->props, p) : -ENOMEM;
+        json_decref(p);
+        if (r < 0)
+                c->props[0] = '\0';
+        return r;
 }
 
 static void cl_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -462,13 +505,18 @@ static void cl_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* Starts the first process (master or Connect server) and polls its port. */
 static int cl_launch(struct cluster *c) {
         int r;
+        c->ui_protected = sparkhome_major(c->spark_home) >= 4;
+        r = cl_write_props(c);
+        if (r < 0)
+                return r;
         if (c->kind == CLUSTER_STANDALONE) {
                 r = cl_spawn_master(c);
         } else {
-                char **argv = NULL;
-                r = cl_connect_argv(c, &argv);
-                if (r >= 0)
-                        r = cl_spawn(c, "connect", "Spark Connect server", argv);
+                char submit[4200];
+                snprintf(submit, sizeof submit, "%s/bin/spark-submit", c->spark_home);
+                char **argv = cl_argv(6, submit, "--properties-file", c->props, "--class",
+                                      "org.apache.spark.sql.connect.service.SparkConnectServer", "spark-internal");
+                r = argv ? cl_spawn(c, "connect", "Spark Connect server", argv, NULL) : -ENOMEM;
         }
         if (r < 0)
                 return r;
@@ -530,20 +578,53 @@ static void cl_start_workers(struct cluster *c) {
         }
 }
 
+/* After the polled port answered: 0 when the RPC (or gRPC) port and the
+ * UI port are held by our uid, 1 when one has no listener yet, or -1 when
+ * the cluster failed (another user holds one: nothing may be sent there). */
+static int cl_ports_ours(struct cluster *c) {
+        const int ports[] = {c->port, c->ui_port};
+        for (size_t i = 0; i < sizeof ports / sizeof *ports; i++) {
+                uid_t other = 0;
+                int r = netown_check(ports[i], geteuid(), &other);
+                if (r == -ENOENT)
+                        return 1;
+                if (r == 0)
+                        continue;
+                char *msg = r == -EPERM ? cl_strdupf("port %d on 127.0.0.1 is held by another user (uid %ld), not "
+                                                     "by this Spark; nothing was sent to it",
+                                                     ports[i], (long)other)
+                                        : cl_strdupf("cannot tell who holds port %d on 127.0.0.1: %s", ports[i],
+                                                     strerror(-r));
+                cl_fail(c, "Spark could not be started safely", msg);
+                free(msg);
+                return -1;
+        }
+        return 0;
+}
+
 static void cl_poll_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         (void)loop;
         (void)revents;
         struct cluster *c = (struct cluster *)((char *)w - offsetof(struct cluster, poll));
         if (!cl_poll_once(c))
                 return;
-        ev_timer_stop(c->loop, &c->poll);
         cl_enter(c);
+        int own = cl_ports_ours(c);
+        if (own != 0) { /* not yet (poll again), or failed */
+                cl_leave(c);
+                return;
+        }
+        ev_timer_stop(c->loop, &c->poll);
         if (c->kind == CLUSTER_STANDALONE) {
                 cl_start_workers(c);
         } else {
+                /* the address the server bound, never "localhost" (which may be
+                 * another user's [::1] listener): the kernel's client sends the
+                 * token in clear text to exactly this loopback address */
                 char url[96];
-                snprintf(url, sizeof(url), "sc://localhost:%d/;token=%s", c->port, c->token);
+                snprintf(url, sizeof(url), "sc://127.0.0.1:%d/;token=%s", c->port, c->token);
                 cl_ready(c, url);
+                explicit_bzero(url, sizeof url);
         }
         cl_leave(c);
 }
@@ -701,7 +782,8 @@ static int cl_prepare(struct cluster *c) {
         for (int i = 0; i < c->workers; i++)
                 c->worker_ui[i] = ports[2 + i];
         snprintf(c->ui_url, sizeof(c->ui_url), "http://127.0.0.1:%d", c->ui_port);
-        return cl_make_token(c->token);
+        r = sparkauth_new(&c->auth);
+        return r < 0 ? r : cl_make_token(c->token);
 }
 
 /* Launches now when SPARK_HOME is known, else starts the discovery. */
@@ -796,6 +878,14 @@ void cluster_set_owner(struct cluster *c, const struct cluster_cbs *cbs, void *d
 
 int cluster_ui_port(const struct cluster *c) {
         return c ? c->ui_port : 0;
+}
+
+const char *cluster_ui_token(const struct cluster *c) {
+        return c && c->ui_protected && c->auth.ui_token[0] ? c->auth.ui_token : NULL;
+}
+
+const char *cluster_rpc_secret(const struct cluster *c) {
+        return c && c->kind == CLUSTER_STANDALONE ? c->auth.rpc_secret : NULL;
 }
 
 int cluster_pid(const struct cluster *c) {

@@ -1,11 +1,20 @@
 /* cluster.h — the Spark processes a session may launch and supervise.
  *
  * CLUSTER_STANDALONE: a standalone master and N workers, all bound to
- * 127.0.0.1 on ports the daemon allocates; ready when every worker has
+ * 127.0.0.1 on ports the daemon allocates, with Spark's RPC authentication
+ * on (a fresh secret in their environment); ready when every worker has
  * registered with the master.  CLUSTER_CONNECT: a Spark Connect server
  * (SparkConnectServer via spark-submit) bound to 127.0.0.1 with a random
- * authentication token (passed in the environment, never on a command
- * line); ready when its gRPC port accepts connections.
+ * authentication token (in its environment); for a local master its driver
+ * binds to 127.0.0.1 and authenticates its RPC too.  Ready when its gRPC
+ * port accepts connections.
+ *
+ * On a host shared with other users: no configuration value or secret is
+ * on a command line (settings in a 0600 --properties-file in the work dir,
+ * removed once ready; secrets in the environment); every web UI needs a
+ * bearer token (Spark >= 4.0's JWSFilter, cluster_ui_token); a port counts
+ * as ready only when its listener belongs to the daemon's uid (netown.h),
+ * so no token is ever sent to another user's listener.
  *
  * Processes come from proc.c: own process groups, dying with the daemon,
  * output captured line by line (also written to work_dir/<name>.log).
@@ -36,9 +45,9 @@ struct cluster_spec {
 };
 
 struct cluster_cbs {
-        /* spark://127.0.0.1:P  or  sc://localhost:P/;token=T (PySpark's client sends a
-         * token in clear text only to the host name "localhost"; the server listens
-         * on 127.0.0.1 only) */
+        /* spark://127.0.0.1:P  or  sc://127.0.0.1:P/;token=T (the address bound;
+         * kernels connect with sparkd_helpers.py's connect_builder, which sends
+         * the token in clear text to that loopback address only) */
         void (*on_ready)(void *data, const char *url);
         /* never became ready: a clear sentence + the log's first error line */
         void (*on_failed)(void *data, const char *message);
@@ -75,6 +84,14 @@ int cluster_prune_dirs(const char *parent, size_t keep);
 
 /* The port of cluster_ui_url(c); 0 for NULL. */
 int cluster_ui_port(const struct cluster *c);
+
+/* The bearer token the UIs of c (master and workers, or the Connect
+ * server's driver) require, NULL when its Spark has no UI filter (< 4.0). */
+const char *cluster_ui_token(const struct cluster *c);
+
+/* A standalone cluster's RPC secret (the driver's spark.authenticate.secret),
+ * NULL for a Connect server. */
+const char *cluster_rpc_secret(const struct cluster *c);
 
 /* The pid of the master or Connect server process, 0 when none runs. */
 int cluster_pid(const struct cluster *c);

@@ -13,46 +13,17 @@
 #include "cluster.h"
 #include "fsutil.h"
 #include "log.h"
+#include "props.h"
+#include "sparkd_py.h"
 #include "sparkhome.h"
 
 extern char **environ;
 
 #define PREWARM_POLL 0.05       /* seconds between looks for the connection file */
 #define PREWARM_STOP_GRACE 10.0 /* seconds between SIGTERM and SIGKILL */
-#define PREWARM_CONF_MAX 200
 #define MIB (1ull << 20)
 
 enum wstate { W_COLD, W_STARTING, W_WARMING, W_READY };
-
-/* Run once against a new gateway, before any kernel gets it: a throw-away
- * SparkSession and two small jobs load and JIT-compile what a kernel's
- * session needs (its SparkSession and first job then take ~0.3 s each
- * instead of ~3 s).  Nothing of it stays: the session is stopped, and it
- * writes no event log and informs no listener the configuration names. */
-static const char warmup_code[] =
-        "from pyspark.sql import SparkSession\n"
-        "s = (SparkSession.builder.appName('sparkd-warmup').config('spark.ui.port', '0')\n"
-        "     .config('spark.eventLog.enabled', 'false').config('spark.extraListeners', '')\n"
-        "     .config('spark.sql.queryExecutionListeners', '')\n"
-        "     .config('spark.sql.streaming.streamingQueryListeners', '').getOrCreate())\n"
-        "try:\n"
-        "    s.range(1).count()\n"
-        "    s.range(100).selectExpr('id % 7 AS k').groupBy('k').count().collect()\n"
-        "finally:\n"
-        "    s.stop()\n";
-
-/* The same through a Spark Connect client, against a warm Connect server
- * (its URL, with the token, in the environment: never on a command line).
- * The client's own session is released at the end; the server stays. */
-static const char connect_warmup_code[] =
-        "import os\n"
-        "from pyspark.sql import SparkSession\n"
-        "s = SparkSession.builder.remote(os.environ.pop('SPARKD_WARMUP_REMOTE')).getOrCreate()\n"
-        "try:\n"
-        "    s.range(1).count()\n"
-        "    s.range(100).selectExpr('id % 7 AS k').groupBy('k').count().collect()\n"
-        "finally:\n"
-        "    s.stop()\n";
 
 /* One configuration that wants a warm JVM, and that JVM when there is one. */
 struct warm {
@@ -69,10 +40,11 @@ struct warm {
         double launched_at;     /* ev_now of the last launch, 0: never */
         struct proc *p;
         struct cluster *cl;     /* connect: the server, while starting or ready */
-        char *url;              /* connect: sc://localhost:P/;token=T once ready */
+        char *url;              /* connect: sc://127.0.0.1:P/;token=T once ready */
         struct proc *warmer;    /* the warm-up, while W_WARMING */
         pid_t pid;
         char conn_path[PATH_MAX];
+        char props_path[PATH_MAX]; /* its --properties-file, until it started */
         int port;
         char secret[PREWARM_SECRET_MAX + 1];
         ev_timer poll;          /* the connection file, while starting */
@@ -207,33 +179,13 @@ static char *key_of(json_t *spec) {
         return spec ? json_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 }
 
-/* A conf value as PySpark passes it to spark-submit (str(), booleans
- * lower-case); NULL for null. */
-static char *conf_text(const json_t *v) {
-        char *out = NULL;
-        if (json_is_string(v))
-                return strdup(json_string_value(v));
-        if (json_is_boolean(v))
-                return strdup(json_is_true(v) ? "true" : "false");
-        if (json_is_integer(v))
-                return asprintf(&out, "%lld", (long long)json_integer_value(v)) < 0 ? NULL : out;
-        if (json_is_real(v)) {
-                char buf[40];
-                for (int prec = 1; prec <= 17; prec++) { /* the shortest that reads back */
-                        snprintf(buf, sizeof buf, "%.*g", prec, json_real_value(v));
-                        if (strtod(buf, NULL) == json_real_value(v))
-                                break;
-                }
-                if (!strpbrk(buf, ".eEn")) /* Python's str(2.0) is "2.0" */
-                        strcat(buf, ".0");
-                return strdup(buf);
-        }
-        return NULL;
-}
-
+/* Frees a NULL-terminated list, wiping each string (environments hold
+ * the gateway's secret). */
 static void strv_free(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
+        for (size_t i = 0; v && v[i]; i++) {
+                explicit_bzero(v[i], strlen(v[i]));
                 free(v[i]);
+        }
         free(v);
 }
 
@@ -248,36 +200,35 @@ static char *strdupf(const char *fmt, ...) {
         return out;
 }
 
-/* The spark-submit command of spec (malloc'd strings). */
-static int warm_argv(json_t *spec, char ***ret) {
-        json_t *conf = json_object_get(spec, "conf");
-        if (json_object_size(conf) > PREWARM_CONF_MAX)
-                return -E2BIG;
-        size_t n = 0;
-        char **v = calloc(7 + 2 * json_object_size(conf), sizeof *v);
+/* What the warm JVM reads from its --properties-file (never from its
+ * command line): the configuration's master, app name and conf, the driver
+ * bound to loopback with authenticated RPC (every pre-warmed master is
+ * local).  The kernel's SparkContext adds the session's UI settings. */
+static json_t *warm_props(json_t *spec) {
+        json_t *p = json_deep_copy(json_object_get(spec, "conf"));
+        if (!p)
+                return NULL;
+        const char *app = json_string_value(json_object_get(spec, "app_name"));
+        json_object_set(p, "spark.master", json_object_get(spec, "master"));
+        json_object_set_new(p, "spark.app.name", json_string(app ? app : "sparkd"));
+        json_object_set_new(p, "spark.driver.bindAddress", json_string("127.0.0.1"));
+        json_object_set_new(p, "spark.driver.host", json_string("127.0.0.1"));
+        json_object_set_new(p, "spark.authenticate", json_string("true"));
+        return p;
+}
+
+/* spark-submit --properties-file PATH pyspark-shell (malloc'd strings). */
+static int warm_argv(const char *props_path, char ***ret) {
+        char **v = calloc(5, sizeof *v);
         if (!v)
                 return -ENOMEM;
-        v[n++] = strdupf("%s/bin/spark-submit", spark_home);
-        v[n++] = strdup("--conf");
-        v[n++] = strdupf("spark.master=%s", json_string_value(json_object_get(spec, "master")));
-        v[n++] = strdup("--conf");
-        v[n++] = strdupf("spark.app.name=%s", json_string_value(json_object_get(spec, "app_name")) ?: "sparkd");
-        const char *k;
-        json_t *val;
-        json_object_foreach(conf, k, val) {
-                char *t = conf_text(val);
-                if (!t)
-                        continue;
-                v[n++] = strdup("--conf");
-                v[n++] = strdupf("%s=%s", k, t);
-                free(t);
-        }
-        v[n++] = strdup("pyspark-shell");
-        for (size_t i = 0; i < n; i++)
+        v[0] = strdupf("%s/bin/spark-submit", spark_home);
+        v[1] = strdup("--properties-file");
+        v[2] = strdup(props_path);
+        v[3] = strdup("pyspark-shell");
+        for (size_t i = 0; i < 4; i++)
                 if (!v[i]) {
-                        for (size_t j = 0; j < n; j++)
-                                free(v[j]);
-                        free(v);
+                        strv_free(v);
                         return -ENOMEM;
                 }
         *ret = v;
@@ -307,6 +258,7 @@ static int warm_envp(json_t *env, const char *conn_path, char ***ret) {
         }
         json_object_update(map, env);
         json_object_set_new(map, "SPARK_HOME", json_string(spark_home));
+        json_object_set_new(map, "SPARK_LOCAL_IP", json_string("127.0.0.1")); /* the UI's address */
         json_object_set_new(map, "SPARK_CONNECT_MODE", json_string("0"));
         if (conn_path)
                 json_object_set_new(map, "_PYSPARK_DRIVER_CONN_INFO_PATH", json_string(conn_path));
@@ -355,6 +307,13 @@ static int warm_count(void) {
         return n;
 }
 
+/* Removes the JVM's properties file (read once at its start). */
+static void warm_drop_props(struct warm *w) {
+        if (w->props_path[0])
+                (void)unlink(w->props_path);
+        w->props_path[0] = '\0';
+}
+
 /* Stops the JVM (if any); the slot becomes cold. */
 static void warm_stop(struct warm *w) {
         ev_timer_stop(wd->loop, &w->poll);
@@ -375,6 +334,7 @@ static void warm_stop(struct warm *w) {
         if (w->conn_path[0])
                 unlink(w->conn_path);
         w->conn_path[0] = '\0';
+        warm_drop_props(w);
         w->state = W_COLD;
         w->pid = 0;
         explicit_bzero(w->secret, sizeof w->secret);
@@ -456,6 +416,7 @@ static int warm_read_conn(struct warm *w) {
                 return 0;
         unlink(w->conn_path);
         w->conn_path[0] = '\0';
+        warm_drop_props(w); /* the JVM has read it */
         return r < 0 ? r : 1;
 }
 
@@ -604,10 +565,14 @@ static int warm_start_warmup(struct warm *w) {
         }
         int r = warm_envp(env, NULL, &envp);
         json_decref(env);
-        char *argv[] = {(char *)sparkhome_python(), "-c",
-                        (char *)(w->connect ? connect_warmup_code : warmup_code), NULL};
+        /* the helpers, then the warm-up, in one program (no value in it) */
+        char *code = r == 0 ? strdupf("%s\n%s", sparkd_py_sparkd_helpers,
+                                      w->connect ? sparkd_py_warmup_connect : sparkd_py_warmup_driver)
+                            : NULL;
+        char *argv[] = {(char *)sparkhome_python(), "-c", code, NULL};
         if (r == 0)
-                r = proc_spawn(wd->loop, argv, envp, NULL, &warmer_cbs, w, &w->warmer);
+                r = code ? proc_spawn(wd->loop, argv, envp, NULL, &warmer_cbs, w, &w->warmer) : -ENOMEM;
+        free(code);
         strv_free(envp);
         return r;
 }
@@ -668,8 +633,15 @@ static int warm_launch(struct warm *w) {
             (int)sizeof w->conn_path)
                 return -ENAMETOOLONG;
         unlink(w->conn_path);
+        if (snprintf(w->props_path, sizeof w->props_path, "%s/props-%ld-%lu", dir, (long)getpid(), conn_seq) >=
+            (int)sizeof w->props_path)
+                return -ENAMETOOLONG;
         char **argv = NULL, **envp = NULL;
-        r = warm_argv(w->spec, &argv);
+        json_t *props = warm_props(w->spec);
+        r = props ? props_write(w->props_path, props) : -ENOMEM;
+        json_decref(props);
+        if (r == 0)
+                r = warm_argv(w->props_path, &argv);
         if (r == 0)
                 r = warm_envp(json_object_get(w->spec, "env"), w->conn_path, &envp);
         if (r == 0)
@@ -678,6 +650,7 @@ static int warm_launch(struct warm *w) {
         strv_free(envp);
         if (r < 0) {
                 w->conn_path[0] = '\0';
+                warm_drop_props(w);
                 return r;
         }
         w->pid = proc_pid(w->p);
@@ -902,7 +875,7 @@ static bool overrides_jvm(json_t *conf, json_t *overrides) {
         json_object_foreach(overrides, k, v) {
                 if (!prewarm_jvm_level_key(k))
                         continue;
-                char *a = conf_text(v), *b = conf_text(json_object_get(conf, k));
+                char *a = props_value_text(v), *b = props_value_text(json_object_get(conf, k));
                 bool same = a && b && !strcmp(a, b);
                 free(a);
                 free(b);

@@ -2,14 +2,19 @@
  *
  * For every loaded configuration with `prewarm: true`, no `launch` and a
  * local master (`local` or `local[...]`), the daemon keeps one driver JVM
- * ready: the command PySpark's launch_gateway would run,
- *   SPARK_HOME/bin/spark-submit --conf spark.master=M --conf spark.app.name=A
- *                               [--conf K=V for the configuration's conf] pyspark-shell
- * with the daemon's environment plus the configuration's env,
- * SPARK_CONNECT_MODE=0 and _PYSPARK_DRIVER_CONN_INFO_PATH (a file in a
- * private 0700 directory, read back without blocking once the JVM writes
- * it, then removed).  Its stdin is a pipe the daemon holds: the gateway
- * exits at EOF, so it also ends with the daemon.
+ * ready: what PySpark's launch_gateway would run, with the settings in a
+ * file instead of on the command line (where every user sees them),
+ *   SPARK_HOME/bin/spark-submit --properties-file F pyspark-shell
+ * where F (0600, in a private 0700 directory, removed once the JVM started)
+ * holds spark.master, spark.app.name, the configuration's conf and the
+ * driver bound to 127.0.0.1 with authenticated RPC; with the daemon's
+ * environment plus the configuration's env, SPARK_LOCAL_IP=127.0.0.1 (the
+ * UI's address), SPARK_CONNECT_MODE=0 and _PYSPARK_DRIVER_CONN_INFO_PATH (a
+ * file in the same directory, read back without blocking once the JVM
+ * writes it, then removed).  Its stdin is a pipe the daemon holds: the
+ * gateway exits at EOF, so it also ends with the daemon.  The warm-up
+ * (daemon/py/warmup_driver.py) keeps its throw-away UI on loopback behind
+ * a key nobody holds.
  *
  * A configuration with `prewarm: true` and `launch: {type: connect}`
  * gets its Spark Connect server started the same way (cluster.h, with the
@@ -89,7 +94,7 @@ struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *o
  * `launch: connect` configuration) to a session, unless none is ready or
  * overrides change a JVM-level property.  Later callbacks go to cbs/data;
  * the caller owns the cluster (cluster_stop).  Stores the server's URL
- * (sc://localhost:P/;token=T, malloc'd) in *ret_url.  Returns the
+ * (sc://127.0.0.1:P/;token=T, malloc'd) in *ret_url.  Returns the
  * cluster, or NULL. */
 struct cluster *prewarm_take_connect(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
                                      const struct cluster_cbs *cbs, void *data, char **ret_url);

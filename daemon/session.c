@@ -11,15 +11,27 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "dl.h"
 #include "kernel.h"
 #include "log.h"
+#include "netown.h"
 #include "prewarm.h"
 #include "proc.h"
 #include "pylit.h"
 #include "server.h"
-#include "session_py.h"
+#include "sparkauth.h"
+#include "sparkd_py.h"
 #include "startup.h"
 #include "strbuf.h"
+
+/* The execute_request code: installs the helpers module `_sparkd`
+ * (daemon/py/sparkd_helpers.py, a Python literal in %s), then the call
+ * that follows. */
+static const char session_py_install[] =
+        "__import__('sys').modules['_sparkd'] = __import__('types').ModuleType('_sparkd')\n"
+        "exec(compile(%s, '<sparkd>', 'exec'), __import__('sys').modules['_sparkd'].__dict__)\n";
+
+static const char session_py_info_expr[] = "__import__('_sparkd').info(globals())";
 
 enum sstate { S_STARTING, S_READY, S_FAILED, S_STOPPING, S_STOPPED };
 static const char *const state_names[] = {"starting", "ready", "failed", "stopping", "stopped"};
@@ -45,6 +57,7 @@ struct session {
         json_t *handover;       /* what run() gets to connect to jvm, or NULL */
         int jvm_pid;            /* jvm's pid, 0 when the start is cold */
         bool warm_server;       /* cluster is a warm Connect server the daemon had ready */
+        struct sparkauth auth;  /* the kernel driver's UI key and token */
         char start_msg[KMSG_UUID_LEN + 1];
         char stop_msg[KMSG_UUID_LEN + 1];
         char marker[PATH_MAX];
@@ -85,9 +98,21 @@ static struct session *session_find(const char *id) {
         return NULL;
 }
 
-int session_ui_port(const char *id) {
+/* The token the session's UI requires, NULL when it requires none (Spark
+ * < 4.0, or a template that did not call _sparkd.prepare). */
+static const char *session_ui_token(const struct session *s) {
+        if (s->cluster && json_is_true(json_object_get(s->info, "connect")))
+                return cluster_ui_token(s->cluster); /* the Connect server's driver */
+        return json_is_true(json_object_get(s->info, "ui_protected")) ? s->auth.ui_token : NULL;
+}
+
+int session_ui_target(const char *id, int *ret_port, const char **ret_token) {
         struct session *s = session_find(id);
-        return s && s->state == S_READY ? s->ui_port : -1;
+        if (!s || s->state != S_READY || s->ui_port <= 0)
+                return -ENOENT;
+        *ret_port = s->ui_port;
+        *ret_token = session_ui_token(s);
+        return 0;
 }
 
 /* The session as the API shows it. */
@@ -113,6 +138,8 @@ static json_t *session_json(const struct session *s) {
         json_object_set_new(o, "server_pid", spid > 0 ? json_integer(spid) : json_null());
         json_object_set_new(o, "ui_path", s->state == S_READY && s->ui_port > 0 ? json_string(s->ui_path)
                                                                                 : json_null());
+        json_object_set_new(o, "ui_protected", s->state == S_READY ? json_boolean(session_ui_token(s) != NULL)
+                                                                   : json_null());
         json_object_set_new(o, "ready_at", s->ready_at > 0 ? json_real(s->ready_at) : json_null());
         json_object_set_new(o, "waiting_for", s->state == S_STARTING && s->waiting_for
                                                       ? json_string(s->waiting_for) : json_null());
@@ -312,6 +339,26 @@ static int info_ui_port(json_t *info, int fallback) {
         return port > 0 && port < 65536 ? port : fallback;
 }
 
+static void session_stop_in_kernel(struct session *s);
+
+/* True (with a sentence in why) when the session's UI port is held by
+ * another user: Spark moved away from the port it was given, or someone
+ * took it after Spark ended.  The proxy would serve that user's pages on
+ * the hub's origin, so the session does not become ready. */
+static bool session_ui_port_unsafe(const struct session *s, char *why, size_t n) {
+        uid_t other = 0;
+        int r = s->ui_port > 0 ? netown_check(s->ui_port, geteuid(), &other) : 0;
+        if (r == 0 || r == -ENOENT) /* no UI (spark.ui.enabled false) is not a danger */
+                return false;
+        if (r == -EPERM)
+                snprintf(why, n, "the Spark UI port %d is held by another user (uid %ld), not by this Spark: "
+                         "Spark was stopped", s->ui_port, (long)other);
+        else
+                snprintf(why, n, "cannot tell who holds the Spark UI port %d (%s): Spark was stopped", s->ui_port,
+                         strerror(-r));
+        return true;
+}
+
 static void start_on_reply(void *data, json_t *content) {
         struct session *s = data;
         session_drop_marker(s);
@@ -343,9 +390,15 @@ static void start_on_reply(void *data, json_t *content) {
                 jvm_stop(&s->jvm);
                 s->jvm_pid = 0;
         }
+        s->ui_port = info_ui_port(s->info, s->ui_port);
+        char why[200];
+        if (session_ui_port_unsafe(s, why, sizeof why)) {
+                session_fail(s, why);
+                session_stop_in_kernel(s); /* its Spark is up: take it down again */
+                return;
+        }
         s->state = S_READY;
         s->ready_at = wall_now();
-        s->ui_port = info_ui_port(s->info, s->ui_port);
         log_info("session %s ready in %.2f s (%s)", s->kernel_id, s->ready_at - s->started_at,
                  json_string_value(json_object_get(s->info, "app_id")) ?: "no app id");
         session_changed(s);
@@ -379,6 +432,8 @@ static void stop_on_done(void *data) {
         s->stop_msg[0] = '\0';
         s->cluster = cluster_stop(s->cluster);
         jvm_stop(&s->jvm);
+        if (s->state == S_FAILED) /* stopped because it could not be trusted */
+                return;
         s->state = S_STOPPED;
         session_set_str(&s->reason, "stopped");
         log_info("session %s stopped", s->kernel_id);
@@ -394,7 +449,7 @@ static const struct kernel_exec_cbs stop_cbs = {
 /* The execute_request code: install the helpers, then `call`. */
 static char *session_code(const char *call) {
         struct strbuf sb = STRBUF_INIT;
-        json_t *helpers = json_string(session_py_helpers);
+        json_t *helpers = json_string(sparkd_py_sparkd_helpers);
         struct strbuf lit = STRBUF_INIT;
         int r = helpers ? pylit_append(&lit, helpers, (size_t)-1, NULL, 0) : -ENOMEM;
         json_decref(helpers);
@@ -410,18 +465,31 @@ static char *session_code(const char *call) {
         return sb_take(&sb, NULL);
 }
 
+/* Sends the stop code; returns 0, or -errno when it could not be sent. */
+static int session_send_stop(struct session *s) {
+        char *code = session_code("__import__('_sparkd').stop(globals())\n");
+        int r = code && s->k ? kernel_execute(s->k, code, NULL, &stop_cbs, s, s->stop_msg) : -ENOMEM;
+        free(code);
+        return r;
+}
+
 static void session_run_stop_code(struct session *s) {
         s->stop_requested = false;
         s->state = S_STOPPING;
         session_changed(s);
-        char *code = session_code("__import__('_sparkd').stop(globals())\n");
-        if (!code || !s->k || kernel_execute(s->k, code, NULL, &stop_cbs, s, s->stop_msg) < 0) {
+        if (session_send_stop(s) < 0) {
                 jvm_stop(&s->jvm);
                 s->state = S_STOPPED;
                 session_set_str(&s->reason, "stopped");
                 session_changed(s);
         }
-        free(code);
+}
+
+/* For a failed session whose Spark did start: ends it in the kernel, the
+ * state stays failed. */
+static void session_stop_in_kernel(struct session *s) {
+        if (session_send_stop(s) < 0)
+                log_warnx("session %s: cannot stop Spark in the kernel", s->kernel_id);
 }
 
 static void session_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -521,6 +589,7 @@ static struct session *session_free(struct session *s) {
         free(s->error);
         free(s->hint);
         free(s->reason);
+        sparkauth_clear(&s->auth);
         free(s);
         return NULL;
 }
@@ -607,7 +676,19 @@ static int append_lit(struct strbuf *sb, const char *str) {
         return r;
 }
 
-/* The call that runs the rendered code: _sparkd.run(marker, code, name, ns). */
+/* What run() gets for _sparkd.secure(): the UI key, the cluster's RPC
+ * secret (a launched standalone cluster), and whether the master runs on
+ * this host (then the driver binds to loopback). */
+static json_t *session_secrets(const struct session *s) {
+        const char *rpc = cluster_rpc_secret(s->cluster);
+        json_t *o = json_pack("{s:s, s:b}", "ui_key", s->auth.ui_key, "loopback", s->cluster != NULL);
+        if (o && rpc)
+                json_object_set_new(o, "auth_secret", json_string(rpc));
+        return o;
+}
+
+/* The call that runs the rendered code: _sparkd.run(marker, code, name, ns,
+ * gateway=..., secrets=...). */
 static char *session_run_call(const struct session *s, const char *code) {
         struct strbuf call = STRBUF_INIT;
         char fname[128];
@@ -630,6 +711,12 @@ static char *session_run_call(const struct session *s, const char *code) {
                 if (r == 0)
                         r = pylit_append(&call, s->handover, (size_t)-1, NULL, 0);
         }
+        json_t *secrets = r == 0 ? session_secrets(s) : NULL;
+        if (r == 0)
+                r = secrets ? sb_puts(&call, ", secrets=") : -ENOMEM;
+        if (r == 0)
+                r = pylit_append(&call, secrets, (size_t)-1, NULL, 0);
+        json_decref(secrets);
         if (r == 0)
                 r = sb_puts(&call, ")\n");
         char *full = r == 0 ? session_code(call.buf) : NULL;
@@ -665,6 +752,7 @@ static int session_send_start(struct session *s, const char *master, const char 
         json_t *ue = json_pack("{s:s}", "sparkd", session_py_info_expr);
         int r = full ? kernel_execute(s->k, full, ue, &start_cbs, s, s->start_msg) : -ENOMEM;
         json_decref(ue);
+        explicit_bzero(full, full ? strlen(full) : 0); /* it holds the session's secrets */
         free(full);
         if (r < 0) {
                 fail(resp, 500, "kernel_error", "cannot send the start request: %s", strerror(-r));
@@ -830,6 +918,14 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                 free(lazy);
                 return;
         }
+        int r = sparkauth_new(&s->auth);
+        if (r < 0) {
+                fail(resp, 500, r == -ELIBACC ? "library_missing" : "no_randomness",
+                     "cannot make the session's secrets: %s", r == -ELIBACC ? dl_error() : strerror(-r));
+                session_free(s);
+                free(lazy);
+                return;
+        }
         if (old && old->k && !kernel_is_dead(old->k)) {
                 /* a restart keeps the kernel's connection (no new slow-joiner wait) */
                 s->k = old->k;
@@ -845,7 +941,7 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                         proc_set_owner(s->old_jvm, &old_jvm_cbs, s);
                 }
         }
-        int r = s->k ? 0 : kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
+        r = s->k ? 0 : kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
         if (r < 0) {
                 fail(resp, r == -ENOENT ? 404 : r == -ELIBACC ? 500 : 400,
                      r == -ENOENT ? "kernel_not_found" : r == -ELIBACC ? "library_missing" : "kernel_error", "%s",

@@ -28,8 +28,10 @@ void session_get(struct sparkd *d, struct conn *c, const char *id, const char *q
 /* DELETE /api/sessions/ID */
 void session_stop(struct sparkd *d, const char *id, struct api_response *resp);
 
-/* The UI port of a ready session of kernel id, or -1. */
-int session_ui_port(const char *id);
+/* Where the UI of the ready session of kernel id is: its port on
+ * 127.0.0.1, and the bearer token it requires (NULL when none: Spark <
+ * 4.0).  Returns 0, or -ENOENT when no ready session has a UI. */
+int session_ui_target(const char *id, int *ret_port, const char **ret_token);
 
 /* At daemon exit: answers every waiting client, forgets the kernels and
  * stops every process a session launched. */

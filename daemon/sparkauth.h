@@ -16,6 +16,10 @@
 #pragma once
 #include <stddef.h>
 
+/* Spark's UI filter and the conf key of its key parameter. */
+#define SPARK_UI_JWS_FILTER "org.apache.spark.ui.JWSFilter"
+#define SPARK_UI_JWS_KEY    "spark.org.apache.spark.ui.JWSFilter.param.secretKey"
+
 #define SPARKAUTH_SECRET_LEN 64  /* hex digits of rpc_secret */
 #define SPARKAUTH_KEY_BYTES  32
 #define SPARKAUTH_KEY_LEN    43  /* base64url of SPARKAUTH_KEY_BYTES, no padding */

@@ -1,5 +1,6 @@
 #include "sparkhome.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,6 +34,34 @@ static bool exe_in(const char *home, const char *name) {
 
 bool sparkhome_ok(const char *home) {
         return home && home[0] == '/' && exe_in(home, "spark-submit") && exe_in(home, "spark-class");
+}
+
+int sparkhome_core_jar_major(const char *name) {
+        static const char prefix[] = "spark-core_";
+        size_t n = strlen(name);
+        if (strncmp(name, prefix, sizeof prefix - 1) || n < 4 || strcmp(name + n - 4, ".jar"))
+                return 0;
+        const char *dash = strchr(name + sizeof prefix - 1, '-'); /* after the Scala version */
+        if (!dash || dash[1] < '1' || dash[1] > '9')
+                return 0;
+        char *end;
+        long major = strtol(dash + 1, &end, 10);
+        return end[0] == '.' && end[1] >= '0' && end[1] <= '9' && major > 0 && major < 1000 ? (int)major : 0;
+}
+
+int sparkhome_major(const char *home) {
+        char path[PATH_MAX];
+        if (!home || snprintf(path, sizeof path, "%s/jars", home) >= (int)sizeof path)
+                return 0;
+        DIR *dir = opendir(path);
+        if (!dir)
+                return 0;
+        int major = 0;
+        struct dirent *e;
+        while (!major && (e = readdir(dir)))
+                major = sparkhome_core_jar_major(e->d_name);
+        closedir(dir);
+        return major;
 }
 
 const char *sparkhome_python(void) {

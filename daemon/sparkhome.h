@@ -19,6 +19,16 @@
  * bin/spark-class. */
 bool sparkhome_ok(const char *home);
 
+/* The major version of the Spark in home, read from the name of its
+ * jars/spark-core_SCALA-VERSION.jar; 0 when unknown.  Reads a directory:
+ * call it once per launch, not per request. */
+int sparkhome_major(const char *home);
+
+/* The major version in a jar file name "spark-core_2.13-4.0.1.jar" (any
+ * Scala version; "-SNAPSHOT" and the like after the version allowed), 0
+ * for any other name.  Pure. */
+int sparkhome_core_jar_major(const char *name);
+
 /* $SPARKD_PYTHON, or "python3". */
 const char *sparkhome_python(void);
 

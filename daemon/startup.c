@@ -7,6 +7,9 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "pylit.h"
+#include "sparkd_py.h"
+#include "strbuf.h"
 
 /* Variables that every template sees under `sparkd`; a session's own
  * (vars) replace the defaults. */
@@ -88,12 +91,42 @@ static void startup_remember(struct sparkd *d, const char *name, json_t *overrid
         free(text);
 }
 
-/* Renders and writes the file; remembers the selection when asked. */
+/* The startup file: the rendered code, then the helpers module `_sparkd`
+ * (daemon/py/sparkd_helpers.py) that its lazy `spark` uses on first use —
+ * at the end, so that a person reading the file sees the configuration
+ * first.  Returns a malloc'd text or NULL. */
+static char *startup_file_text(const char *code) {
+        struct strbuf sb = STRBUF_INIT;
+        json_t *src = json_string(sparkd_py_sparkd_helpers);
+        int r = src ? sb_puts(&sb, code) : -ENOMEM;
+        if (r == 0)
+                r = sb_puts(&sb, "\n\n# sparkd's helpers (the module _sparkd: secure Spark start-up, Spark Connect "
+                                 "client), used by `spark` on first use\n"
+                                 "__import__('sys').modules['_sparkd'] = __import__('types').ModuleType('_sparkd')\n"
+                                 "exec(compile(");
+        if (r == 0)
+                r = pylit_append(&sb, src, (size_t)-1, NULL, 0);
+        if (r == 0)
+                r = sb_puts(&sb, ", '<sparkd helpers>', 'exec'), __import__('sys').modules['_sparkd'].__dict__)\n");
+        json_decref(src);
+        if (r < 0) {
+                sb_free(&sb);
+                return NULL;
+        }
+        return sb_take(&sb, NULL);
+}
+
 /* Writes rendered code as the startup file; remembers the selection when
  * asked. */
 static enum startup_fail startup_commit(struct sparkd *d, const char *name, json_t *overrides,
                                         const char *code, bool remember, char **ret_err) {
-        int r = write_file_atomic(d->startup_path, code, strlen(code), 0600);
+        char *text = startup_file_text(code);
+        if (!text) {
+                *ret_err = dupf("%s%s", "out of memory", "");
+                return STARTUP_NOMEM;
+        }
+        int r = write_file_atomic(d->startup_path, text, strlen(text), 0600);
+        free(text);
         if (r < 0) {
                 *ret_err = dupf("cannot write %s: %s", d->startup_path, strerror(-r));
                 return STARTUP_IO;

@@ -11,6 +11,8 @@
 
 #include "kernel.h"
 #include "log.h"
+#include "netown.h"
+#include "sparkauth.h"
 #include "server.h"
 #include "session.h"
 #include "strbuf.h"
@@ -27,6 +29,7 @@ struct uiproxy {
         bool upstream_eof;
         bool connected;
         int port;
+        char token[SPARKAUTH_TOKEN_MAX + 1]; /* the UI's bearer token, "" when it needs none */
         char base[512];           /* the session's public path, no trailing '/' */
         char from[1024];          /* the path asked for, in Spark's space (without /ui/<id>) */
         struct ev_loop *loop;
@@ -42,6 +45,9 @@ static void ui_free(struct uiproxy *p) {
         ev_io_stop(p->loop, &p->cio);
         ev_io_stop(p->loop, &p->uio);
         ev_timer_stop(p->loop, &p->timer);
+        explicit_bzero(p->token, sizeof p->token);
+        if (p->up.buf) /* the request to Spark holds the token too */
+                explicit_bzero(p->up.buf, p->up.len);
         if (p->cfd >= 0)
                 close(p->cfd);
         if (p->ufd >= 0)
@@ -64,44 +70,98 @@ void ui_close_all(struct ev_loop *loop) {
                 ui_free(proxies);
 }
 
-char *ui_rewrite_location(const char *value, int port, const char *base, const char *from) {
+/* A Location value as a browser reads it (WHATWG URL parsing): C0
+ * controls and spaces around it stripped, tab, CR and LF inside removed,
+ * and backslashes before any query or fragment read as '/', as in every
+ * http(s) URL.  Returns a malloc'd string, or NULL when out of memory. */
+static char *ui_location_normalize(const char *value) {
+        size_t len = strlen(value);
+        while (len && (unsigned char)value[len - 1] <= ' ')
+                len--;
+        while (len && (unsigned char)*value <= ' ')
+                value++, len--;
+        char *s = malloc(len + 1);
+        if (!s)
+                return NULL;
+        size_t o = 0;
+        bool query = false;
+        for (size_t i = 0; i < len; i++) {
+                char ch = value[i];
+                if (ch == '\t' || ch == '\r' || ch == '\n')
+                        continue;
+                query = query || ch == '?' || ch == '#';
+                s[o++] = ch == '\\' && !query ? '/' : ch;
+        }
+        s[o] = '\0';
+        return s;
+}
+
+/* The path of an absolute URL on Spark's own address (http or https,
+ * 127.0.0.1 or localhost, port; any case): "" or from its '/'.  NULL for
+ * any other value. */
+static const char *ui_location_own(const char *v, int port) {
         static const char *const hosts[] = {"127.0.0.1", "localhost"};
-        const char *rest = NULL;
-        for (size_t i = 0; i < 2 && !rest; i++) {
-                char pre[64];
-                for (int https = 0; https < 2 && !rest; https++) {
+        for (size_t i = 0; i < 2; i++) {
+                for (int https = 0; https < 2; https++) {
+                        char pre[64];
                         int n = snprintf(pre, sizeof pre, "%s://%s:%d", https ? "https" : "http", hosts[i], port);
-                        if (!strncasecmp(value, pre, (size_t)n) && (value[n] == '/' || value[n] == '\0'))
-                                rest = value + n;
+                        if (!strncasecmp(v, pre, (size_t)n) && (v[n] == '/' || v[n] == '\0'))
+                                return v + n;
                 }
         }
-        const char *path = rest ? (*rest ? rest : "/") : value;
-        if (path[0] != '/' || path[1] == '/')
-                return NULL; /* another host, or already relative: leave it */
+        return NULL;
+}
+
+/* path (in Spark's space, from its '/'; maybe still under base) as a
+ * reference relative to the page `from`: one "../" per directory level of
+ * `from`, then the path without its '/'; "./" first when what follows
+ * could read as a scheme, an absolute path or the page itself.  Returns 0
+ * with *ret a malloc'd string, or -ENOMEM. */
+static int ui_location_relative(const char *path, const char *base, const char *from, char **ret) {
         size_t bl = strlen(base);
         if (!strncmp(path, base, bl) && (path[bl] == '/' || path[bl] == '\0' || path[bl] == '?'))
                 path += bl; /* Spark prefixed it with proxyBase: back to Spark's own path */
-        /* Relative to the page that was asked for, so that no proxy in front
-         * (jupyter-server-proxy rewrites absolute paths) can add its prefix
-         * twice: from /stages/stage to /stages/stage/?id=1 is "stage/?id=1"
-         * after one "../" per directory level of `from`. */
         struct strbuf sb = STRBUF_INIT;
         int r = 0;
         for (const char *q = from + 1; r == 0 && *q && (q = strchr(q, '/')); q++)
                 r = sb_puts(&sb, "../");
         const char *target = *path == '/' ? path + 1 : path;
-        size_t seg = strcspn(target, "/?#");
-        if (r == 0 && sb.len == 0 && memchr(target, ':', seg))
-                r = sb_puts(&sb, "./"); /* "a:b/" would read as a scheme */
-        if (r == 0 && sb.len == 0 && *target == '\0')
-                r = sb_puts(&sb, "./");
+        bool dot = !*target || strchr("/?#", *target) || memchr(target, ':', strcspn(target, "/?#"));
+        if (r == 0 && sb.len == 0 && dot)
+                r = sb_puts(&sb, "./"); /* "", "/x" (from "//x"), "?q" and "a:b/" need it */
         if (r == 0)
                 r = sb_puts(&sb, target);
-        if (r < 0) {
+        char *s = r == 0 ? sb_take(&sb, NULL) : NULL;
+        if (!s) {
                 sb_free(&sb);
-                return NULL;
+                return -ENOMEM;
         }
-        return sb_take(&sb, NULL);
+        *ret = s;
+        return 0;
+}
+
+int ui_rewrite_location(const char *value, int port, const char *base, const char *from,
+                        char **ret_location) {
+        char *v = ui_location_normalize(value);
+        if (!v)
+                return -ENOMEM;
+        const char *own = ui_location_own(v, port);
+        /* a scheme: a letter, then letters, digits, '+', '-' or '.', then ':' */
+        size_t sl = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-.");
+        bool scheme = sl && v[sl] == ':' && !strchr("0123456789+-.", v[0]);
+        int r;
+        if (own)
+                r = ui_location_relative(*own ? own : "/", base, from, ret_location);
+        else if (scheme || (v[0] == '/' && v[1] == '/'))
+                r = -EPERM; /* another scheme, host or port */
+        else if (v[0] == '/')
+                r = ui_location_relative(v, base, from, ret_location);
+        else {
+                *ret_location = v; /* already relative */
+                return 0;
+        }
+        free(v);
+        return r;
 }
 
 /* Answers an error without detaching (before any byte went upstream). */
@@ -147,6 +207,8 @@ static int ui_build_request(struct uiproxy *p, const struct http_request *req, c
                         r = sb_printf(&p->up, "%s: %s\r\n", req->headers[i].name, req->headers[i].value);
         if (r == 0)
                 r = sb_printf(&p->up, "X-Forwarded-Context: %s\r\n", p->base);
+        if (r == 0 && p->token[0]) /* the client's own Authorization was dropped above */
+                r = sb_printf(&p->up, "Authorization: Bearer %s\r\n", p->token);
         if (r == 0 && req->body_len)
                 r = sb_printf(&p->up, "Content-Length: %zu\r\n", req->body_len);
         if (r == 0)
@@ -156,7 +218,8 @@ static int ui_build_request(struct uiproxy *p, const struct http_request *req, c
         return r;
 }
 
-/* Rewrites the response head in p->down (Location, Connection).  Returns
+/* Rewrites the response head in p->down (Location, Connection): a
+ * Location that names another site is dropped, with one warning.  Returns
  * 1 when done, 0 when more bytes are needed, -1 on a bad head. */
 static int ui_rewrite_head(struct uiproxy *p) {
         char *end = memmem(p->down.buf, p->down.len, "\r\n\r\n", 4);
@@ -166,18 +229,21 @@ static int ui_rewrite_head(struct uiproxy *p) {
         struct strbuf out = STRBUF_INIT;
         char *line = p->down.buf;
         int r = 0;
-        bool first = true;
+        bool first = true, dropped = false;
         while (r == 0 && line < end) {
                 char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
                 size_t n = (size_t)(eol - line);
                 char *colon = first ? NULL : memchr(line, ':', n);
                 size_t nlen = colon ? (size_t)(colon - line) : 0;
                 if (colon && nlen == 8 && !strncasecmp(line, "Location", 8)) {
-                        char *v = strndup(colon + 1, n - nlen - 1), *vt = v;
-                        while (vt && (*vt == ' ' || *vt == '\t'))
-                                vt++;
-                        char *nv = vt ? ui_rewrite_location(vt, p->port, p->base, p->from) : NULL;
-                        r = sb_printf(&out, "Location: %s\r\n", nv ? nv : (vt ? vt : ""));
+                        char *v = strndup(colon + 1, n - nlen - 1), *nv = NULL;
+                        r = v ? ui_rewrite_location(v, p->port, p->base, p->from, &nv) : -ENOMEM;
+                        if (r == 0)
+                                r = sb_printf(&out, "Location: %s\r\n", nv);
+                        else if (r == -EPERM) {
+                                r = 0; /* a redirect without Location goes nowhere */
+                                dropped = true;
+                        }
                         free(nv);
                         free(v);
                 } else if (colon && ((nlen == 10 && !strncasecmp(line, "Connection", 10)) ||
@@ -191,6 +257,8 @@ static int ui_rewrite_head(struct uiproxy *p) {
                 first = false;
                 line = eol + 2;
         }
+        if (dropped)
+                log_warnx("the Spark UI on port %d redirected to another site; Location dropped", p->port);
         if (r == 0)
                 r = sb_puts(&out, "Connection: close\r\n\r\n");
         if (r == 0)
@@ -335,8 +403,9 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
         }
         memcpy(kid, id, idlen);
         kid[idlen] = '\0';
-        int port = kernel_id_valid(kid) ? session_ui_port(kid) : -1;
-        if (port <= 0) {
+        int port = 0;
+        const char *token = NULL;
+        if (!kernel_id_valid(kid) || session_ui_target(kid, &port, &token) < 0) {
                 ui_fail(resp, 404, "ui_not_found", "no running Spark session with a UI for this kernel");
                 return;
         }
@@ -363,10 +432,27 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                 ui_fail(resp, 500, "no_connection", "cannot proxy without a connection");
                 return;
         }
+        /* Another user may have taken the port since Spark bound it (Spark
+         * ended, or moved): never show their page on the hub's origin, nor
+         * send them the token. */
+        uid_t other = 0;
+        int own = netown_check(port, geteuid(), &other);
+        if (own < 0) {
+                if (own == -EPERM)
+                        log_warnx("Spark UI of kernel %s: port %d is held by uid %ld, not by this Spark: refused",
+                                  kid, port, (long)other);
+                ui_fail(resp, 502, own == -EPERM ? "ui_port_foreign" : "bad_gateway",
+                        own == -EPERM  ? "the Spark UI's port is held by another user: not proxied"
+                        : own == -ENOENT ? "the Spark UI does not answer (is Spark still running?)"
+                                         : "cannot tell who holds the Spark UI's port: not proxied");
+                return;
+        }
         struct uiproxy *p = calloc(1, sizeof *p);
-        if (p)
+        if (p) {
                 snprintf(p->base, sizeof p->base, "%s/ui/%s", d->opts.public_prefix ? d->opts.public_prefix : "",
                          kid);
+                snprintf(p->token, sizeof p->token, "%s", token ? token : "");
+        }
         if (!p || ui_build_request((p->port = port, p), req, target) < 0) {
                 if (p)
                         sb_free(&p->up);

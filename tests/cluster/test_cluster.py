@@ -8,19 +8,22 @@ import signal
 import stat
 import time
 
-from conftest import (Driver, driver_env, free_port, java_procs_in, procs_in, run_python,
+from conftest import (ROOT, Driver, driver_env, free_port, java_procs_in, procs_in, run_python,
                       wait_gone)
 
 STANDALONE_JOB = r"""
-import json, time, urllib.request
+import json, os, time, urllib.request
 from pyspark.sql import SparkSession
 ui = {ui}
-spark = (SparkSession.builder.master({url!r}).appName("cluster-test")
-         .config("spark.driver.host", "127.0.0.1")
-         .config("spark.driver.bindAddress", "127.0.0.1")
-         .config("spark.ui.port", str(ui))
-         .config("spark.executor.memory", "512m")
-         .getOrCreate())
+builder = (SparkSession.builder.master({url!r}).appName("cluster-test")
+           .config("spark.driver.host", "127.0.0.1")
+           .config("spark.driver.bindAddress", "127.0.0.1")
+           .config("spark.ui.port", str(ui))
+           .config("spark.executor.memory", "512m"))
+if os.environ.get("TEST_RPC_SECRET"):  # what a session's kernel gets (never on argv)
+    builder = (builder.config("spark.authenticate", "true")
+               .config("spark.authenticate.secret", os.environ["TEST_RPC_SECRET"]))
+spark = builder.getOrCreate()
 app = spark.sparkContext.applicationId
 end = time.time() + 60
 while True:  # both executors (one per worker) registered
@@ -37,11 +40,26 @@ print("RESULT " + json.dumps({{"count": n, "app": app,
 spark.stop()
 """
 
-CONNECT_JOB = r"""
-from pyspark.sql import SparkSession
-spark = SparkSession.builder.remote({url!r}).getOrCreate()
+# The kernels' Spark Connect client: sparkd_helpers.py's connect_builder
+HELPERS = (ROOT / "daemon" / "py" / "sparkd_helpers.py").read_text()
+
+CONNECT_JOB = HELPERS + r"""
+import os
+spark = connect_builder(os.environ["TEST_CONNECT_URL"]).getOrCreate()
 print("RESULT", spark.range(100).count())
 """
+
+
+def ui_get(url, token=None):
+    """GET url; returns the HTTP status (errors included)."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def result_of(p):
@@ -76,21 +94,46 @@ def test_standalone_ready_with_two_alive_workers(standalone):
     assert m, ev
     assert listeners(int(m.group(1))) and set(listeners(int(m.group(1)))) <= LOOPBACK
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", ev["ui"])
+    assert re.fullmatch(r"[0-9a-f]{64}", ev["rpc_secret"]) and ev["ui_token"].count(".") == 2
     import urllib.request
-    info = json.load(urllib.request.urlopen(ev["ui"] + "/json/", timeout=10))
+    # the master's UI answers only with the token (JWSFilter); so do the workers'
+    assert ui_get(ev["ui"] + "/json/") == 403
+    req = urllib.request.Request(ev["ui"] + "/json/", headers={"Authorization": "Bearer " + ev["ui_token"]})
+    info = json.load(urllib.request.urlopen(req, timeout=10))
     alive = [w for w in info["workers"] if w["state"] == "ALIVE"]
     assert info["aliveworkers"] == 2 and len(alive) == 2, info
     assert all(w["cores"] == 1 and w["host"] == "127.0.0.1" for w in alive), alive
+    for w in alive:
+        assert ui_get(w["webuiaddress"] + "/") == 403, w
+        assert ui_get(w["webuiaddress"] + "/", ev["ui_token"]) == 200, w
+    # nothing secret, and no configuration value, on a command line; the
+    # properties file is gone once ready
+    for pid in procs_in(standalone.work_dir, [standalone.proc.pid]):
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read()
+        assert ev["rpc_secret"].encode() not in argv and ev["ui_token"].split(".")[2].encode() not in argv
+        assert b"--cores" not in argv and b"--memory" not in argv
+    assert not os.path.exists(os.path.join(standalone.work_dir, "spark.properties"))
     assert stat.S_IMODE(os.stat(standalone.work_dir).st_mode) == 0o700
     for name in ("master.log", "worker-1.log", "worker-2.log"):
         assert os.path.getsize(os.path.join(standalone.work_dir, name)) > 0
     assert any(line.startswith("worker-2: ") for line in standalone.output)
 
 
+def test_standalone_refuses_a_driver_without_the_secret(standalone):
+    ev = next(e for e in standalone.seen if e["event"] == "ready")
+    for secret in ("", "0" * 64):
+        p = run_python(STANDALONE_JOB.format(url=ev["url"], ui=free_port()), timeout=240,
+                       env={"SPARK_LOCAL_IP": "127.0.0.1", "TEST_RPC_SECRET": secret,
+                            "PYSPARK_SUBMIT_ARGS": "--conf spark.network.timeout=20s "
+                                                   "--conf spark.rpc.askTimeout=20s pyspark-shell"})
+        assert p.returncode != 0 and "RESULT" not in p.stdout, p.stdout[-2000:]
+
+
 def test_standalone_job_runs_on_the_workers(standalone):
     ev = next(e for e in standalone.seen if e["event"] == "ready")
     p = run_python(STANDALONE_JOB.format(url=ev["url"], ui=free_port()),
-                   env={"SPARK_LOCAL_IP": "127.0.0.1"})
+                   env={"SPARK_LOCAL_IP": "127.0.0.1", "TEST_RPC_SECRET": ev["rpc_secret"]})
     res = json.loads(result_of(p))
     assert res["count"] == 1000
     executors = [e for e in res["executors"] if e["id"] != "driver"]
@@ -114,15 +157,18 @@ def test_standalone_stop_leaves_no_process(standalone):
 def test_connect_ready_and_usable(connect):
     ev = connect.ready()
     print(f"\nconnect: ready after {ev['seconds']:.1f} s")
-    m = re.fullmatch(r"sc://localhost:(\d+)/;token=([0-9a-f]{32})", ev["url"])
+    m = re.fullmatch(r"sc://127\.0\.0\.1:(\d+)/;token=([0-9a-f]{32})", ev["url"])
     assert m, ev
     assert listeners(int(m.group(1))) and set(listeners(int(m.group(1)))) <= LOOPBACK
-    p = run_python(CONNECT_JOB.format(url=ev["url"]))
+    p = run_python(CONNECT_JOB, env={"TEST_CONNECT_URL": ev["url"]})
     assert result_of(p) == "100"
-    # the server's driver UI is on the spark.ui.port the caller chose
+    # the server's driver UI is on the spark.ui.port the caller chose, behind the token
     assert ev["ui"] == f"http://127.0.0.1:{connect.ui_port}"
+    assert ui_get(ev["ui"] + "/api/v1/applications") == 403
     import urllib.request
-    apps = json.load(urllib.request.urlopen(ev["ui"] + "/api/v1/applications", timeout=10))
+    req = urllib.request.Request(ev["ui"] + "/api/v1/applications",
+                                 headers={"Authorization": "Bearer " + ev["ui_token"]})
+    apps = json.load(urllib.request.urlopen(req, timeout=10))
     assert len(apps) == 1 and "SparkConnectServer" in apps[0]["name"], apps
     # the token never appears on a command line
     for pid in procs_in(connect.work_dir, [connect.proc.pid]):
@@ -134,7 +180,7 @@ def test_connect_refuses_a_wrong_or_missing_token(connect):
     ev = next(e for e in connect.seen if e["event"] == "ready")
     good = ev["url"].rsplit("=", 1)[1]
     for url in (ev["url"].replace(good, "0" * 32), ev["url"].split("/;")[0]):
-        p = run_python(CONNECT_JOB.format(url=url), timeout=120)
+        p = run_python(CONNECT_JOB, timeout=120, env={"TEST_CONNECT_URL": url})
         assert p.returncode != 0 and "RESULT" not in p.stdout, p.stdout
         assert "UNAUTHENTICATED" in p.stderr or "authentication" in p.stderr.lower(), p.stderr[-2000:]
 

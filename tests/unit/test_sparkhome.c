@@ -73,6 +73,33 @@ static void test_ok(void **state) {
         assert_false(sparkhome_ok(NULL));
 }
 
+static void test_spark_major(void **state) {
+        (void)state;
+        static const struct {
+                const char *name;
+                int major;
+        } cases[] = {
+                {"spark-core_2.13-4.0.1.jar", 4}, {"spark-core_2.12-3.5.3.jar", 3},
+                {"spark-core_2.13-4.1.0-SNAPSHOT.jar", 4}, {"spark-core_2.13-10.0.0.jar", 10},
+                {"spark-core_2.13-4.0.1-tests.jar", 4}, {"spark-core_2.13.jar", 0}, {"spark-core_2.13-x.jar", 0},
+                {"spark-core_2.13-0.9.jar", 0}, {"spark-core_2.13-4.jar", 0}, {"spark-sql_2.13-4.0.1.jar", 0},
+                {"spark-core_2.13-4.0.1.jar.bak", 0}, {"", 0},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+                if (sparkhome_core_jar_major(cases[i].name) != cases[i].major)
+                        fail_msg("%s: got %d, wanted %d", cases[i].name, sparkhome_core_jar_major(cases[i].name),
+                                 cases[i].major);
+        assert_int_equal(sparkhome_major(in_base("home")), 0); /* no jars/ */
+        char d[PATH_MAX];
+        snprintf(d, sizeof d, "%s/home/jars", base);
+        assert_int_equal(mkdir(d, 0700), 0);
+        put("home/jars/jjwt-api-0.12.6.jar", "", 0644);
+        assert_int_equal(sparkhome_major(in_base("home")), 0);
+        put("home/jars/spark-core_2.13-4.0.1.jar", "", 0644);
+        assert_int_equal(sparkhome_major(in_base("home")), 4);
+        assert_int_equal(sparkhome_major(NULL), 0);
+}
+
 static void test_known_order(void **state) {
         (void)state;
         assert_null(sparkhome_known(NULL));
@@ -161,6 +188,7 @@ static void test_search_finds_and_keeps_it_cancel_drops(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ok),
+                cmocka_unit_test(test_spark_major),
                 cmocka_unit_test(test_known_order),
                 cmocka_unit_test(test_search_fails_with_the_error_line),
                 cmocka_unit_test(test_search_prints_a_non_home),
