@@ -20,12 +20,30 @@
 #define SRV_READ_CHUNK   16384u
 #define SRV_MAX_INPUT    (HTTP_MAX_HEAD + HTTP_MAX_BODY + SRV_READ_CHUNK)
 #define SRV_SHUTDOWN_GRACE 5.0
-#define SRV_OVER_CAP_SLACK 16u /* connections past the cap still answered 503 */
+/* At the cap (max_connections), a new client takes the place of the
+ * connection idle the longest, if one has been idle SRV_IDLE_MIN (a
+ * younger one may be about to send its request); else it is answered 503
+ * once its head is in (SRV_OVER_CAP_TIMEOUT at most), or at once past
+ * SRV_OVER_CAP_SLACK such clients.  Past max + SRV_CEILING_SLACK sockets
+ * in all (closing ones included) accepting pauses: clients wait in the
+ * listen queue instead of being reset, and the fds stay bounded. */
+#define SRV_IDLE_MIN         0.5
+#define SRV_OVER_CAP_SLACK   16u
+#define SRV_OVER_CAP_TIMEOUT 2.0
+#define SRV_CEILING_SLACK    64u
+/* A connection that closes after its response first shuts its side and
+ * reads what the client still sends until the client closes, for at most
+ * this long and this much: a Unix socket closed with unread bytes resets
+ * the client, whose send then fails (EPIPE) before it reads our answer,
+ * and whose recv ends in ECONNRESET instead of an end of file. */
+#define SRV_LINGER_TIME  2.0
+#define SRV_LINGER_BYTES (4u * 1024u * 1024u)
 
 struct conn {
         ev_io io;          /* first: the watcher's data pointer is the conn */
         ev_timer timer;    /* idle timeout, re-armed on every read or write */
         ev_tstamp request_start; /* first byte of the current request, or 0 */
+        ev_tstamp idle_since; /* accepted, or its last response written */
         int fd;
         unsigned id;
         char *in;
@@ -37,6 +55,8 @@ struct conn {
         bool keep_alive;   /* of the deferred request */
         bool continued;    /* "100 Continue" sent for the current request */
         bool over_cap;     /* opened past max_connections: answered 503 */
+        bool lingering;    /* response written, our side shut: reading until EOF */
+        size_t drained;    /* bytes read and dropped while lingering */
         struct sparkd *d;
         struct conn *prev, *next;
 };
@@ -48,8 +68,11 @@ static struct {
         ev_io io;
         ev_timer grace;
         bool stopping;
+        bool paused;       /* not accepting: too many sockets (SRV_CEILING_SLACK) */
         struct conn *conns;
-        unsigned n_conns;
+        unsigned n_conns;  /* all of them; of which: */
+        unsigned n_over;   /*   over the cap, not lingering */
+        unsigned n_lingering;
         unsigned next_id;
 } srv = {.fd = -1, .spare_fd = -1};
 
@@ -161,9 +184,16 @@ int srv_listen(struct sparkd *d) {
         return 0;
 }
 
+/* Sockets open at most (served, over the cap and closing): past it,
+ * accepting pauses until half the slack is free again. */
+static unsigned srv_ceiling(const struct sparkd *d) {
+        return d->opts.max_connections + SRV_CEILING_SLACK;
+}
+
 /* Unlinks the conn and frees it with its watchers stopped. */
 static void conn_close(struct conn *c) {
-        struct ev_loop *loop = c->d->loop;
+        struct sparkd *d = c->d;
+        struct ev_loop *loop = d->loop;
         ev_io_stop(loop, &c->io);
         ev_timer_stop(loop, &c->timer);
         if (c->fd >= 0)
@@ -175,12 +205,23 @@ static void conn_close(struct conn *c) {
         if (c->next)
                 c->next->prev = c->prev;
         srv.n_conns--;
+        if (c->lingering)
+                srv.n_lingering--;
+        else if (c->over_cap)
+                srv.n_over--;
         free(c->in);
         free(c->out);
         free(c);
         if (srv.stopping && srv.n_conns == 0)
                 ev_break(loop, EVBREAK_ALL);
+        if (srv.paused && !srv.stopping && srv.n_conns < srv_ceiling(d) - SRV_CEILING_SLACK / 2) {
+                srv.paused = false;
+                ev_io_start(loop, &srv.io);
+        }
 }
+
+/* Connections served (neither over the cap nor closing). */
+static unsigned srv_active(void) { return srv.n_conns - srv.n_over - srv.n_lingering; }
 
 /* Switches the io watcher between reading and writing. */
 static void conn_watch(struct conn *c, int events) {
@@ -189,6 +230,40 @@ static void conn_watch(struct conn *c, int events) {
         ev_io_stop(c->d->loop, &c->io);
         ev_io_set(&c->io, c->fd, events);
         ev_io_start(c->d->loop, &c->io);
+}
+
+/* Shuts our side once the response is out and keeps reading (and
+ * dropping) what the client sends until it closes, at most
+ * SRV_LINGER_TIME and SRV_LINGER_BYTES; conn_drain and conn_timer_cb
+ * close it.  Also how an idle connection is closed to make room: a
+ * request crossing the close then meets an end of file, not a reset. */
+static void conn_linger(struct conn *c) {
+        if (shutdown(c->fd, SHUT_WR) < 0) {
+                conn_close(c); /* the client is gone */
+                return;
+        }
+        if (c->over_cap)
+                srv.n_over--;
+        srv.n_lingering++;
+        c->lingering = true;
+        free(c->in);
+        c->in = NULL;
+        c->in_len = c->in_cap = 0;
+        conn_watch(c, EV_READ);
+        c->timer.repeat = SRV_LINGER_TIME;
+        ev_timer_again(c->d->loop, &c->timer);
+}
+
+/* Reads and drops what a lingering client sends; closes at its end of
+ * file, on an error, or past SRV_LINGER_BYTES. */
+static void conn_drain(struct conn *c) {
+        static char sink[4 * SRV_READ_CHUNK];
+        ssize_t n = read(c->fd, sink, sizeof sink);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n > 0 && (c->drained += (size_t)n) < SRV_LINGER_BYTES)
+                return;
+        conn_close(c);
 }
 
 /* Queues a complete response and starts writing it. */
@@ -212,6 +287,11 @@ static void conn_fail(struct conn *c, int status, const char *code, const char *
                 return;
         }
         conn_send(c, data, len, true);
+}
+
+/* Answers a connection over the cap. */
+static void conn_refuse(struct conn *c) {
+        conn_fail(c, 503, "too_many_connections", "too many open connections; try again");
 }
 
 static const char *status_code_name(int status) {
@@ -299,6 +379,10 @@ static void conn_maybe_continue(struct conn *c) {
 
 /* Reads what is available; processes a request when one is complete. */
 static void conn_read(struct conn *c) {
+        if (c->lingering) {
+                conn_drain(c);
+                return;
+        }
         if (c->in_cap - c->in_len < SRV_READ_CHUNK) {
                 size_t cap = c->in_cap ? c->in_cap * 2 : SRV_READ_CHUNK * 2;
                 if (cap > SRV_MAX_INPUT)
@@ -325,13 +409,14 @@ static void conn_read(struct conn *c) {
         if (c->in_len == 0)
                 c->request_start = ev_now(c->d->loop);
         c->in_len += (size_t)n;
-        ev_timer_again(c->d->loop, &c->timer);
         if (c->over_cap) {
-                /* read the head first so the client sees the answer, not a reset */
+                /* the 503 answers the request once its head is in; its
+                 * deadline is not extended (conn_timer_cb answers then) */
                 if (memmem(c->in, c->in_len, "\r\n\r\n", 4) || c->in_len >= HTTP_MAX_HEAD)
-                        conn_fail(c, 503, "too_many_connections", "too many open connections; try again");
+                        conn_refuse(c);
                 return;
         }
+        ev_timer_again(c->d->loop, &c->timer);
         if (conn_process(c))
                 return;
         conn_maybe_continue(c);
@@ -360,9 +445,10 @@ static void conn_write(struct conn *c) {
         c->out = NULL;
         c->out_len = c->out_off = 0;
         if (c->close_after) {
-                conn_close(c);
+                conn_linger(c);
                 return;
         }
+        c->idle_since = ev_now(c->d->loop);
         conn_watch(c, EV_READ);
         if (c->in_len)
                 conn_process(c);
@@ -403,13 +489,19 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
 }
 
 /* Idle or slow: a client silent for idle_timeout, or one whose request
- * takes longer than request_timeout in all, is answered 408 and dropped. */
+ * takes longer than request_timeout in all, is answered 408 and dropped;
+ * one over the cap is answered 503 once SRV_OVER_CAP_TIMEOUT is over; a
+ * lingering one is closed. */
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         (void)revents;
         struct conn *c = (struct conn *)((char *)w - offsetof(struct conn, timer));
         ev_tstamp now = ev_now(loop);
         bool slow = c->request_start && now - c->request_start >= c->d->opts.request_timeout;
-        if (c->out) {
+        if (c->lingering) {
+                conn_close(c);
+        } else if (c->over_cap && !c->out) {
+                conn_refuse(c);
+        } else if (c->out) {
                 log_warnx("conn %u: client does not read its response; dropped", c->id);
                 conn_close(c);
         } else if (c->in_len || slow) {
@@ -441,34 +533,81 @@ static void srv_shed(void) {
         log_warnx("out of file descriptors: a connection was refused");
 }
 
-static void conn_new(struct sparkd *d, int fd, bool over_cap) {
+/* Makes the conn of an accepted socket (closed when out of memory). */
+static struct conn *conn_new(struct sparkd *d, int fd, bool over_cap) {
         struct conn *c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
-                return;
+                return NULL;
         }
         c->fd = fd;
         c->d = d;
         c->over_cap = over_cap;
         c->id = ++srv.next_id;
+        c->idle_since = ev_now(d->loop);
         c->next = srv.conns;
         if (srv.conns)
                 srv.conns->prev = c;
         srv.conns = c;
         srv.n_conns++;
+        srv.n_over += over_cap;
         ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
         ev_io_start(d->loop, &c->io);
         double t = d->opts.idle_timeout < d->opts.request_timeout ? d->opts.idle_timeout
                                                                   : d->opts.request_timeout;
-        ev_timer_init(&c->timer, conn_timer_cb, 0., t);
+        ev_timer_init(&c->timer, conn_timer_cb, 0., over_cap ? SRV_OVER_CAP_TIMEOUT : t);
         ev_timer_again(d->loop, &c->timer);
+        return c;
+}
+
+/* The served connection idle the longest (the oldest of equals), for at
+ * least SRV_IDLE_MIN: no request in progress or pending in its socket, no
+ * output, no deferred answer (a long poll).  NULL when there is none. */
+static struct conn *srv_longest_idle(ev_tstamp now) {
+        struct conn *best = NULL;
+        for (struct conn *c = srv.conns; c; c = c->next) { /* newest first */
+                if (c->lingering || c->over_cap || c->deferred || c->out || c->in_len)
+                        continue;
+                if (now - c->idle_since < SRV_IDLE_MIN)
+                        continue; /* may be about to send its request */
+                if (best && c->idle_since > best->idle_since)
+                        continue;
+                char b;
+                if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+                        continue; /* a request is arriving */
+                best = c;
+        }
+        return best;
+}
+
+/* Serves a new connection, making room at the cap by closing the one idle
+ * the longest; without one, answers 503 (after the head, or at once past
+ * SRV_OVER_CAP_SLACK of them). */
+static void srv_admit(struct sparkd *d, int fd) {
+        unsigned max = d->opts.max_connections;
+        struct conn *idle = srv_active() >= max ? srv_longest_idle(ev_now(d->loop)) : NULL;
+        if (idle) {
+                log_debug("conn %u: idle, closed to make room (limit %u)", idle->id, max);
+                conn_linger(idle);
+        }
+        bool over = srv_active() >= max;
+        if (over && srv.n_over == 0)
+                log_warnx("connection limit (%u) reached: new connections are answered 503", max);
+        struct conn *c = conn_new(d, fd, over);
+        if (c && over && srv.n_over > SRV_OVER_CAP_SLACK)
+                conn_refuse(c);
 }
 
 static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
-        (void)loop;
         (void)revents;
         struct sparkd *d = w->data;
         for (int i = 0; i < 16; i++) {
+                if (srv.n_conns >= srv_ceiling(d)) {
+                        log_warnx("%u connections open: not accepting for a moment", srv.n_conns);
+                        ev_io_stop(loop, &srv.io);
+                        srv.paused = true;
+                        return;
+                }
                 int fd = accept4(srv.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
                         if (errno == EMFILE || errno == ENFILE)
@@ -484,15 +623,7 @@ static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                         close(fd);
                         continue;
                 }
-                bool over = srv.n_conns >= d->opts.max_connections;
-                if (over && srv.n_conns >= d->opts.max_connections + SRV_OVER_CAP_SLACK) {
-                        close(fd);
-                        continue;
-                }
-                if (over)
-                        log_warnx("connection limit (%u) reached: a connection is refused with 503",
-                                  d->opts.max_connections);
-                conn_new(d, fd, over);
+                srv_admit(d, fd);
         }
 }
 
@@ -525,7 +656,7 @@ void srv_shutdown(struct sparkd *d) {
         srv_unlink(d);
         for (struct conn *c = srv.conns, *next; c; c = next) {
                 next = c->next;
-                if (!c->out && c->in_len == 0 && !c->deferred)
+                if (!c->out && c->in_len == 0 && !c->deferred && !c->lingering)
                         conn_close(c);
         }
         if (srv.n_conns == 0) {

@@ -2,6 +2,10 @@
  *
  * Owns sockets, per-connection buffers, watchers and timers, the peer-uid
  * check and the limits.  Does not parse HTTP (http.c) or answer it (api.c).
+ * A connection that closes after an answer closes gracefully (our side
+ * shut first, what the client still sends read and dropped), so clients
+ * read the answer rather than a reset; at the connection cap the one idle
+ * the longest gives way to a new client, else the new one is answered 503.
  */
 #pragma once
 #include <stdbool.h>
@@ -18,8 +22,9 @@ int srv_listen(struct sparkd *d);
 void srv_start(struct sparkd *d);
 
 /* Graceful stop: no new connections, idle ones closed now, the others when
- * their response is written (or after a grace period).  Calls ev_break on
- * the loop once none is left.  Removes the socket if srv_listen created it. */
+ * their response is written and the client is done with it (or after a
+ * grace period).  Calls ev_break on the loop once none is left.  Removes
+ * the socket if srv_listen created it. */
 void srv_shutdown(struct sparkd *d);
 
 /* Closes everything at once (after the loop ended); removes our socket. */

@@ -272,6 +272,16 @@ def test_large_body_is_413(daemon):
     assert daemon.get("/api/health").status == 200
 
 
+def test_large_body_is_413_without_reset(daemon):
+    # a naive client sends the whole body before it reads: the daemon
+    # answers after the head, then reads and drops the rest so that the
+    # client sees the 413, not a broken pipe or a reset
+    out = raw_request(daemon.sock, post_select_request(b"x" * 2_000_000))
+    status, body = whole_response(out)
+    assert status == 413 and body["error"]["code"] == "body_too_large"
+    assert daemon.get("/api/health").status == 200
+
+
 def test_large_headers_are_431(daemon):
     raw = b"GET /api/health HTTP/1.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
     out = raw_request(daemon.sock, raw)
@@ -333,17 +343,93 @@ def test_slow_client_dropped_with_408(daemon_factory):
     assert d.get("/api/health").status == 200
 
 
-def test_connection_cap(daemon_factory):
+def connect(sock):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock)
+    return s
+
+
+def read_to_end(s):
+    """Everything until end-of-file: a reset (ConnectionResetError) fails the test."""
+    chunks = []
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def whole_response(raw):
+    """(status, JSON body) of raw, asserting it is one complete response."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    assert sep, raw
+    length = [int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+              if line.lower().startswith(b"content-length:")]
+    assert length == [len(body)], raw
+    return status_of(raw), json.loads(body)
+
+
+def capped_daemon(daemon_factory):
     d = daemon_factory(extra_args=["--max-connections", "4"]).start()
-    held = []
-    for _ in range(4):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(d.sock)
-        held.append(s)
-    time.sleep(0.2)
-    out = raw_request(d.sock, b"GET /api/health HTTP/1.1\r\n\r\n")
-    assert status_of(out) == 503
+    time.sleep(0.6)  # the readiness probe's connection is closed, or idle long enough to give way
+    return d
+
+
+def post_select_request(body):
+    return (b"POST /api/select HTTP/1.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+
+def test_connection_cap_makes_room_by_closing_an_idle_one(daemon_factory):
+    d = capped_daemon(daemon_factory)
+    held = [connect(d.sock) for _ in range(4)]
+    time.sleep(1)  # idle long enough to give way to a newcomer
+    out = raw_request(d.sock, b"GET /api/health HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert status_of(out) == 200
+    # the one idle the longest was closed cleanly; the others still work
+    assert read_to_end(held[0]) == b""
+    held[1].sendall(b"GET /api/health HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert status_of(read_to_end(held[1])) == 200
     for s in held:
+        s.close()
+
+
+def test_connection_cap_answers_503_never_a_reset(daemon_factory):
+    d = capped_daemon(daemon_factory)
+    busy = [connect(d.sock) for _ in range(4)]
+    for s in busy:  # each holds an unfinished request: none is idle
+        s.sendall(b"GET /api/health HTTP/1.1\r\n")
+    time.sleep(0.2)
+    req = post_select_request(json.dumps({"config": "local", "pad": "x" * 100 * 1024}).encode())
+    clients = [connect(d.sock) for _ in range(20)]  # more than the cap's slack
+    for s in clients:
+        s.sendall(req)
+    for s in clients:
+        status, body = whole_response(read_to_end(s))
+        assert status == 503 and body["error"]["code"] == "too_many_connections"
+        s.close()
+    for s in busy:
+        s.close()
+    time.sleep(0.2)
+    assert d.get("/api/health").status == 200
+
+
+def test_connection_flood_waits_rather_than_reset(daemon_factory):
+    d = capped_daemon(daemon_factory)
+    busy = [connect(d.sock) for _ in range(4)]
+    for s in busy:
+        s.sendall(b"GET /api/health HTTP/1.1\r\n")
+    time.sleep(0.2)
+    # past the hard ceiling the daemon stops accepting for a moment: these
+    # wait in the listen queue and are answered once others are gone
+    clients = [connect(d.sock) for _ in range(100)]
+    for s in clients:
+        s.sendall(b"GET /api/health HTTP/1.1\r\n\r\n")
+    for s in clients:
+        assert whole_response(read_to_end(s))[0] == 503
+        s.close()
+    for s in busy:
         s.close()
     time.sleep(0.2)
     assert d.get("/api/health").status == 200
