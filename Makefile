@@ -60,7 +60,7 @@ else
 SPARKD_BIN := daemon/sparkd
 endif
 
-.PHONY: e2e-test e2e-venv labextension labextension-test all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test bench
+.PHONY: security-test e2e-test e2e-venv labextension labextension-test all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test bench
 
 all: $(SPARKD_BIN)
 
@@ -195,6 +195,7 @@ test: deps
 	$(MAKE) SANITIZE=1 unit integration hub-test
 	$(MAKE) fuzz-smoke
 	$(MAKE) e2e-test
+	$(MAKE) security-test
 	@echo "make test: all suites passed"
 
 install: daemon/sparkd tools/sparkctl tools/sparkd-launch
@@ -232,6 +233,13 @@ $(E2E_NPM): tests/e2e/package.json tests/e2e/package-lock.json
 e2e-test: deps $(SPARKD_BIN) $(TOOL_BINS) e2e-venv $(E2E_NPM)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) \
 		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(E2E_VENV)/bin/python -m pytest -q tests/e2e $(E2E_ARGS)
+
+# The shared-host suite (tests/security): a victim and an attacker, two real
+# Unix users made by the test, and every way one user could reach the other's
+# Spark, secrets or socket.  As root; the users run the e2e venv.
+security-test: deps $(SPARKD_BIN) $(TOOL_BINS) e2e-venv
+	E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
+		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(E2E_VENV)/bin/python -m pytest -q tests/security
 
 # A JupyterHub on http://127.0.0.1:8000 with Start Spark (demo/); Ctrl-C stops it all.
 demo: deps

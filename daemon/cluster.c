@@ -505,7 +505,7 @@ static void cl_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* Starts the first process (master or Connect server) and polls its port. */
 static int cl_launch(struct cluster *c) {
         int r;
-        c->ui_protected = sparkhome_major(c->spark_home) >= 4;
+        c->ui_protected = sparkhome_major(c->spark_home) >= 4; /* JWSFilter came with 4.0 */
         r = cl_write_props(c);
         if (r < 0)
                 return r;
@@ -514,8 +514,14 @@ static int cl_launch(struct cluster *c) {
         } else {
                 char submit[4200];
                 snprintf(submit, sizeof submit, "%s/bin/spark-submit", c->spark_home);
-                char **argv = cl_argv(6, submit, "--properties-file", c->props, "--class",
-                                      "org.apache.spark.sql.connect.service.SparkConnectServer", "spark-internal");
+                /* Spark >= 4.0 reads spark-defaults.conf besides --properties-file only when told */
+                char **argv = c->ui_protected
+                                      ? cl_argv(7, submit, "--properties-file", c->props, "--load-spark-defaults",
+                                                "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+                                                "spark-internal")
+                                      : cl_argv(6, submit, "--properties-file", c->props, "--class",
+                                                "org.apache.spark.sql.connect.service.SparkConnectServer",
+                                                "spark-internal");
                 r = argv ? cl_spawn(c, "connect", "Spark Connect server", argv, NULL) : -ENOMEM;
         }
         if (r < 0)

@@ -1238,6 +1238,21 @@ static int apply_overrides(const struct cfg_entry *e, json_t *overrides, json_t 
         return 0;
 }
 
+char *cfg_security_warning(const struct cfg_entry *e) {
+        if (!e || e->error || !e->doc || json_is_object(json_object_get(e->doc, "launch")))
+                return NULL;
+        const char *m = json_string_value(json_object_get(e->doc, "master"));
+        if (!m || !strcmp(m, "local") || !strncmp(m, "local[", 6) || !strncmp(m, "sc://", 5))
+                return NULL;
+        const json_t *a = json_object_get(json_object_get(e->doc, "conf"), "spark.authenticate");
+        if (json_is_true(a) || (json_is_string(a) && !strcasecmp(json_string_value(a), "true")))
+                return NULL;
+        return msg("%s: configuration %s: master %.200s without spark.authenticate: true: the cluster's "
+                   "RPC accepts anyone who can reach it (set spark.authenticate and the cluster's secret, "
+                   "see docs/admin-guide.md, \"Remote clusters\")",
+                   e->path ? e->path : "?", e->name, m);
+}
+
 int cfg_context(const struct cfg_entry *e, json_t *overrides, json_t *extra, json_t **ret_ctx,
                 char **ret_err) {
         static const char *const copied[] = {"name", "display_name", "description", "master",

@@ -90,6 +90,14 @@ struct cfg_set *cfg_set_free(struct cfg_set *s);
 
 const struct cfg_entry *cfg_find(const struct cfg_set *s, const char *name);
 
+/* A security warning for e, or NULL: a configuration whose driver works
+ * with a cluster the daemon does not start (a master other than local[...]
+ * and sc://, no `launch`) and that does not set spark.authenticate: true
+ * leaves that cluster's RPC open to anyone who can reach it (see the admin
+ * guide's security model).  Returns a malloc'd "FILE: configuration NAME:
+ * ..." sentence, or NULL (also for e with errors). */
+char *cfg_security_warning(const struct cfg_entry *e);
+
 /* {"master", "cores", "memory"}: cores is an integer, "*" for local[*], or
  * null; memory a string like "2g" or null. */
 json_t *cfg_summary(const struct cfg_entry *e);

@@ -31,8 +31,9 @@ static const char usage_text[] =
         "writes the selected Spark configuration into the IPython startup path.\n"
         "\n"
         "  -s, --socket PATH          listen on PATH            [SPARKD_SOCKET]\n"
-        "                             (default $XDG_RUNTIME_DIR/sparkd/sparkd.sock,\n"
-        "                             else /tmp/sparkd-UID/sparkd.sock)\n"
+        "                             (default $XDG_RUNTIME_DIR/sparkd/sparkd.sock, else\n"
+        "                             /run/user/UID/sparkd/sparkd.sock when that is yours,\n"
+        "                             else ~/.local/state/sparkd/run/sparkd.sock)\n"
         "  -c, --config-dir DIR       an administrator's configuration directory; repeat\n"
         "                             for more, earlier ones win  [SPARKD_CONFIG_DIRS, ':'-separated]\n"
         "                             (default /etc/sparkd/configs and " SPARKD_DATADIR "/configs)\n"
@@ -316,6 +317,12 @@ static int check_config(struct sparkd *d) {
                 printf("%s\n", d->cfgs->diags[i]);
         if (d->cfgs->n_diags)
                 return 1;
+        for (size_t i = 0; i < d->cfgs->n; i++) {
+                char *w = cfg_security_warning(&d->cfgs->entries[i]);
+                if (w)
+                        printf("warning: %s\n", w);
+                free(w);
+        }
         printf("configuration OK (%zu configurations, default: %s)\n", d->cfgs->n,
                d->cfgs->default_name ? d->cfgs->default_name : "none");
         return 0;
@@ -362,6 +369,12 @@ static int run(struct sparkd *d) {
                 fatalx("out of memory loading configurations");
         for (size_t i = 0; i < d->cfgs->n_diags; i++)
                 log_warnx("%s", d->cfgs->diags[i]);
+        for (size_t i = 0; i < d->cfgs->n; i++) {
+                char *w = cfg_security_warning(&d->cfgs->entries[i]);
+                if (w)
+                        log_warnx("%s", w);
+                free(w);
+        }
         log_info("%zu configurations loaded (default: %s)", d->cfgs->n,
                  d->cfgs->default_name ? d->cfgs->default_name : "none");
         if (srv_listen(d) < 0)

@@ -217,16 +217,21 @@ static json_t *warm_props(json_t *spec) {
         return p;
 }
 
-/* spark-submit --properties-file PATH pyspark-shell (malloc'd strings). */
+/* spark-submit --properties-file PATH [--load-spark-defaults] pyspark-shell
+ * (malloc'd strings; Spark >= 4.0 reads spark-defaults.conf too only when
+ * told, as it does without a properties file). */
 static int warm_argv(const char *props_path, char ***ret) {
-        char **v = calloc(5, sizeof *v);
+        char **v = calloc(6, sizeof *v);
         if (!v)
                 return -ENOMEM;
-        v[0] = strdupf("%s/bin/spark-submit", spark_home);
-        v[1] = strdup("--properties-file");
-        v[2] = strdup(props_path);
-        v[3] = strdup("pyspark-shell");
-        for (size_t i = 0; i < 4; i++)
+        size_t n = 0;
+        v[n++] = strdupf("%s/bin/spark-submit", spark_home);
+        v[n++] = strdup("--properties-file");
+        v[n++] = strdup(props_path);
+        if (sparkhome_major(spark_home) >= 4)
+                v[n++] = strdup("--load-spark-defaults");
+        v[n++] = strdup("pyspark-shell");
+        for (size_t i = 0; i < n; i++)
                 if (!v[i]) {
                         strv_free(v);
                         return -ENOMEM;

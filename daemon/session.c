@@ -23,6 +23,7 @@
 #include "sparkd_py.h"
 #include "startup.h"
 #include "strbuf.h"
+#include "utf8.h"
 
 /* The execute_request code: installs the helpers module `_sparkd`
  * (daemon/py/sparkd_helpers.py, a Python literal in %s), then the call
@@ -163,7 +164,11 @@ static void session_log(struct session *s, const char *text) {
         while (*p) {
                 size_t n = strcspn(p, "\n");
                 if (n > 0 && json_array_size(s->log) < 10000) {
-                        json_array_append_new(s->log, json_stringn_nocheck(p, n > 1000 ? 1000 : n));
+                        /* valid UTF-8, cut on a character boundary: the list
+                         * must always serialise */
+                        char line[SESSION_LOG_LINE_MAX + 1];
+                        size_t len = utf8_sanitize(p, n, line, sizeof line);
+                        json_array_append_new(s->log, json_stringn_nocheck(line, len));
                         global_log_seq++;
                 }
                 p += n;

@@ -14,6 +14,7 @@
 
 #define SESSION_MAX_WAIT   60.0 /* seconds a long poll may wait */
 #define SESSION_LOG_LINES  40u
+#define SESSION_LOG_LINE_MAX 1000u /* bytes kept of one log line */
 #define SESSION_MAX        256u
 
 /* POST /api/sessions: body {"config", "kernel_id", "overrides", "restart"}. */

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libev-dev libjansson-dev libyaml-dev libzmq3-dev libssl-dev libsystemd-dev libcmocka-dev
-      curl python3 python3-venv util-linux systemd openjdk-17-jre-headless procps
+      curl python3 python3-venv util-linux systemd openjdk-17-jre-headless procps iproute2
       # tests/e2e and make demo: Debian's browser (never a downloaded one)
       chromium fonts-dejavu-core)
 # node and npm (configurable-http-proxy): Debian's unless the machine has them

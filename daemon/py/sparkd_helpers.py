@@ -122,6 +122,30 @@ def conf_text(value):
     return str(value)
 
 
+def spark_defaults():
+    """The entries of the kernel's spark-defaults.conf ($SPARK_CONF_DIR, else
+    $SPARK_HOME/conf): spark-submit skips that file when given
+    --properties-file, unless (Spark >= 4.0) --load-spark-defaults."""
+    import re
+
+    from pyspark.find_spark_home import _find_spark_home
+
+    try:
+        conf_dir = os.environ.get("SPARK_CONF_DIR") or os.path.join(_find_spark_home(), "conf")
+        with open(os.path.join(conf_dir, "spark-defaults.conf"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith(("#", "!")):
+            m = re.match(r"(\S+?)\s*[=:\s]\s*(.*)$", line)
+            if m:
+                out[m.group(1)] = m.group(2)
+    return out
+
+
 def write_properties(path, conf):
     """Writes conf as a Java properties file of mode 0600 (a new file)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -257,9 +281,14 @@ def launch(sconf):
     props = os.path.join(private, "spark.properties")
     submit_args = os.environ.get("PYSPARK_SUBMIT_ARGS")
     try:
-        write_properties(props, dict(sconf.getAll()))
-        os.environ["PYSPARK_SUBMIT_ARGS"] = " ".join(
-            ["--properties-file", shlex.quote(props)] + shlex.split(submit_args or "pyspark-shell"))
+        settings = dict(sconf.getAll())
+        args = ["--properties-file", shlex.quote(props)]
+        if spark_major() >= 4:
+            args.append("--load-spark-defaults")  # as without --properties-file
+        else:
+            settings = dict(spark_defaults(), **settings)
+        write_properties(props, settings)
+        os.environ["PYSPARK_SUBMIT_ARGS"] = " ".join(args + shlex.split(submit_args or "pyspark-shell"))
         gateway = launch_gateway(None, popen_kwargs={"stderr": wfd})
     except Exception as e:
         os.close(wfd)

@@ -68,7 +68,9 @@ class SparkdHub(Configurable):
         Empty (the default) leaves ``SPARKD_SOCKET`` unset: the launcher, on the
         server's host, uses the daemon's default —
         ``$XDG_RUNTIME_DIR/sparkd/sparkd.sock``, else
-        ``/tmp/sparkd-UID/sparkd.sock`` — and exports it to the server, so the
+        ``/run/user/UID/sparkd/sparkd.sock`` when that directory is the user's,
+        else ``~/.local/state/sparkd/run/sparkd.sock`` (a path no other user
+        can create) — and exports it to the server, so the
         daemon and the server's proxy route always agree. The hub cannot know
         the uid on another host, so this is the right choice for every spawner
         that runs each user under their own uid. SimpleLocalProcessSpawner,

@@ -3,6 +3,7 @@ sparkd per user with every server, the browser's path to it goes through the
 hub's proxy and the user's server, and it ends with the server."""
 import json
 import os
+import pwd
 import re
 import socket
 import stat
@@ -22,8 +23,9 @@ A, B = "e2ealice", "e2ebob"
 
 
 def sock_of(uid):
-    # LocalProcessSpawner sets no XDG_RUNTIME_DIR: the launcher's default
-    return f"/tmp/sparkd-{uid}/sparkd.sock"
+    # LocalProcessSpawner sets HOME but no XDG_RUNTIME_DIR (and the test users
+    # have no /run/user/UID): the launcher's default is in the user's state dir
+    return f"{pwd.getpwuid(uid).pw_dir}/.local/state/sparkd/run/sparkd.sock"
 
 
 def ensure_running(hub, name):

@@ -505,6 +505,7 @@ def test_check_config(daemon_factory, tmp_path):
                         "--user-config-dir", ""], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "configuration OK" in p.stdout
+    assert "warning:" not in p.stdout  # the shipped remote configurations authenticate
     bad = tmp_path / "bad"
     (bad / "templates").mkdir(parents=True)
     (bad / "one.yaml").write_text("master: local\nconf:\n  spark.x: [1, 2]\n")
@@ -586,3 +587,29 @@ def test_socket_activation_and_notify(daemon_factory, tmp_path):
         assert any(l.startswith("<6>sparkd:") for l in d.output().splitlines())
     finally:
         ns.close()
+
+
+def test_check_config_warns_about_unauthenticated_clusters(tmp_path):
+    """A master the daemon does not start, without spark.authenticate: a
+    warning naming the file (the configuration still loads); local masters,
+    launched clusters and authenticated ones: none."""
+    d = tmp_path / "configs"
+    (d / "templates").mkdir(parents=True)
+    (d / "open.yaml").write_text("master: spark://cluster:7077\n")
+    (d / "yarnopen.yaml").write_text("master: yarn\nconf:\n  spark.authenticate: false\n")
+    (d / "closed.yaml").write_text("master: spark://cluster:7077\nconf:\n  spark.authenticate: true\n")
+    (d / "closedstr.yaml").write_text("master: yarn\nconf:\n  spark.authenticate: \"TRUE\"\n")
+    (d / "local.yaml").write_text("master: local[2]\ndefault: true\n")
+    (d / "connect.yaml").write_text("master: local[*]\nlaunch:\n  type: connect\n")
+    (d / "remote.yaml").write_text("master: sc://server:15002\n")
+    root = Path(__file__).resolve().parents[2]
+    (d / "templates" / "default.py.j2").write_text((root / "configs" / "templates" / "default.py.j2").read_text())
+    p = subprocess.run([SPARKD, "--check-config", "--config-dir", str(d), "--user-config-dir", ""],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    warnings = [l for l in p.stdout.splitlines() if l.startswith("warning:")]
+    assert len(warnings) == 2, p.stdout
+    assert any(str(d / "open.yaml") in w and "spark://cluster:7077" in w and "spark.authenticate" in w
+               for w in warnings), warnings
+    assert any(str(d / "yarnopen.yaml") in w for w in warnings), warnings
+    assert "configuration OK (7 configurations" in p.stdout

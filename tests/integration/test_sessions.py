@@ -355,6 +355,7 @@ PAYLOADS = [
     "a\nimport os\nos.system('touch SENTINEL')",
     "{{ conf }} {% raw %}",
     '\\"\"\"\'\'\' tricky',
+    " lead=key: #!\\ \t\u00e9\u20ac\U0001F600 trail ",  # what a properties file must escape
 ]
 
 
@@ -379,6 +380,16 @@ def test_injection_stays_literal(env, tmp_path):
     assert got["spark.sparkd.test.o"] == payloads[1]
     status, out, _ = k.run("print(spark.sparkContext.appName == %r)" % payloads[0])
     assert out.strip() == "True"
+    # the JVM read them from its properties file (not its command line): its
+    # system properties hold each value exactly
+    code = ("import json; sysprops = spark.sparkContext._jvm.java.lang.System; "
+            "print(json.dumps({k: sysprops.getProperty(k) for k in %r}))" % (sorted(conf),))
+    status, out, _ = k.run(code)
+    assert status == "ok", out
+    assert json.loads(out) == conf
+    with open(f"/proc/{java_children(k.pid)[0]}/cmdline", "rb") as f:
+        argv = f.read()
+    assert b"spark.sparkd.test" not in argv and b"--properties-file" in argv
     assert not sentinel.exists()
 
 
@@ -390,3 +401,32 @@ def test_nul_bytes_refused_clearly(env):
     assert env.get("/api/configs/nul").status == 404
     r = env.post("/api/configs/local/render", {"overrides": {"spark.driver.memory": "1g\x00"}})
     assert r.status == 400
+
+
+def test_log_lines_cut_on_a_character_boundary(daemon_factory, tmp_path):
+    """A start's output line longer than the 1000 bytes kept, with a two-byte
+    character across the cut: the session list still serialises (it used to
+    close the connection without an answer)."""
+    admin = tmp_path / "admin"
+    (admin / "templates").mkdir(parents=True)
+    (admin / "templates" / "long.py.j2").write_text(
+        'print("x" * 999 + "\\u00e9" + "tail")\n'
+        'print("\\u20ac" * 400)\n'
+        'raise RuntimeError("template says no")\n')
+    (admin / "longline.yaml").write_text("master: local[1]\ntemplate: long.py.j2\ndefault: true\n")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    d = daemon_factory(admin_dirs=[admin], extra_args=["--runtime-dir", str(runtime)]).start()
+    k = Kernel(runtime, d.ipython)
+    try:
+        start(d, k.id, config="longline")
+        s = wait_state(d, k.id)
+        assert s["state"] == "failed" and "template says no" in s["error"]["message"], s
+        r = d.get("/api/sessions")
+        assert r.status == 200, r
+        line = next(l for l in r.json()["sessions"][0]["log_tail"] if l.startswith("xxx"))
+        assert line == "x" * 999  # the é did not fit whole: cut before it
+        euros = next(l for l in r.json()["sessions"][0]["log_tail"] if l.startswith("\u20ac"))
+        assert euros == "\u20ac" * 333  # 999 bytes, not a third of a character more
+    finally:
+        k.shutdown()

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import (CANARY, LOOPBACK_ADDRS, PY, SPARKCTL, SPARKD, SPARKD_LAUNCH, cmdlines, environ_of,
-                      http_status, listeners, pids_of, wait_until)
+                      http_status, http_statuses, listeners, pids_of, wait_until)
 
 SECRET_ENV = (b"PYSPARK_GATEWAY_SECRET", b"_SPARK_AUTH_SECRET", b"SPARK_CONNECT_AUTHENTICATE_TOKEN")
 JWS_KEY = "spark.org.apache.spark.ui.JWSFilter.param.secretKey"
@@ -83,12 +83,21 @@ def assert_attacker_reaches_no_page(attacker, ports):
     """Every HTTP page on ports, on every address, is refused to the attacker."""
     assert ports
     pages = ("/", "/jobs/", "/api/v1/applications", "/json/", "/environment/")
-    for port in ports:
-        for page in pages:
-            status = http_status(attacker, f"http://127.0.0.1:{port}{page}")
-            assert status not in range(200, 400), f"attacker got {status} for 127.0.0.1:{port}{page}"
-        for addr in host_addresses():
-            assert http_status(attacker, f"http://{addr}:{port}/") == 0, f"{addr}:{port} answers"
+    urls = [f"http://127.0.0.1:{port}{page}" for port in ports for page in pages]
+    urls += [f"http://{addr}:{port}/" for port in ports for addr in host_addresses()]
+    got = dict(zip(urls, http_statuses(attacker, urls)))
+    opened = {u: st for u, st in got.items() if 200 <= st < 400}
+    assert not opened, f"the attacker reached: {opened}"
+    remote = {u: st for u, st in got.items() if not u.startswith("http://127.0.0.1:") and st != 0}
+    assert not remote, f"answers beyond loopback: {remote}"
+
+
+def script(base, code):
+    """code in a file every user can read (a background program's source)."""
+    path = base / f"script-{secrets.token_hex(4)}.py"
+    path.write_text(code)
+    os.chmod(path, 0o644)
+    return str(path)
 
 
 def start_session(victim, kernel, config):
@@ -117,8 +126,7 @@ def test_a_warm_jvm_listens_on_loopback_only(victim, attacker):
     ports = java_listening_ports(victim.user.uid, "pyspark-shell")
     assert ports, "the warm JVM listens on nothing?"
     # the gateway (Py4J, its own secret) and nothing else that speaks HTTP to a stranger
-    for port in ports:
-        assert http_status(attacker, f"http://127.0.0.1:{port}/") not in range(200, 400)
+    assert_attacker_reaches_no_page(attacker, ports)
     assert_not_on_any_command_line([CANARY] + list(victim_secrets(victim.user.uid)))
     assert jvm["pid"]
 
@@ -170,7 +178,7 @@ print("RAN", spark.sparkContext.parallelize([1], 1).map(pwn).collect())
 """
 
 
-def test_c_standalone_cluster_is_private(victim, attacker):
+def test_c_standalone_cluster_is_private(victim, attacker, base):
     k = victim.kernel()
     s = start_session(victim, k, "canary-standalone")
     argv = next(a for pid, a in cmdlines().items()
@@ -179,10 +187,9 @@ def test_c_standalone_cluster_is_private(victim, attacker):
     assert s["master"] == f"spark://127.0.0.1:{master_port}", s
     # the attacker submits to the victim's master while the rest is checked
     target = f"/tmp/pwned-{secrets.token_hex(6)}"
-    attack = attacker.popen([PY, "-"], env=attacker.env(MASTER=f"spark://127.0.0.1:{master_port}", TARGET=target),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    attack.stdin.write(ATTACK)
-    attack.stdin.close()
+    attack = attacker.popen([PY, script(base, ATTACK)],
+                            env=attacker.env(MASTER=f"spark://127.0.0.1:{master_port}", TARGET=target),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     status, out = k.run("print(spark.range(100).count())")
     assert status == "ok" and out.strip().endswith("100"), out
     conf = k.value("dict(spark.sparkContext.getConf().getAll())")
@@ -241,10 +248,8 @@ def test_d_connect_token_only_reaches_the_server(victim, attacker, base):
     # the attacker takes [::1] at the server's port: a client that said
     # "localhost" could give it the token; ours must not go there
     done = base / f"done-{secrets.token_hex(4)}"
-    spy = attacker.popen([PY, "-"], env=attacker.env(PORT=port, DONE=done), stdin=subprocess.PIPE,
+    spy = attacker.popen([PY, script(base, LISTEN_V6)], env=attacker.env(PORT=port, DONE=done),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    spy.stdin.write(LISTEN_V6)
-    spy.stdin.close()
     assert spy.stdout.readline().startswith("LISTENING"), spy.stderr.read()
     status, out = k.run(
         "print(spark.range(5).count())\n"
@@ -303,10 +308,8 @@ def test_e_planted_socket_receives_nothing(victim, attacker, base):
     uid = victim.user.uid
     planted = f"/tmp/sparkd-{uid}/sparkd.sock"
     done = base / f"done-{secrets.token_hex(4)}"
-    spy = attacker.popen([PY, "-"], env=attacker.env(SOCK=planted, DONE=done), stdin=subprocess.PIPE,
+    spy = attacker.popen([PY, script(base, RECORDER)], env=attacker.env(SOCK=planted, DONE=done),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    spy.stdin.write(RECORDER)
-    spy.stdin.close()
     try:
         assert spy.stdout.readline().startswith("LISTENING"), spy.stderr.read()
         # sparkctl, told to use it, and with no HOME (the /tmp fallback)
