@@ -79,15 +79,20 @@ def java_listening_ports(uid, marker):
     return sorted(ports)
 
 
-def assert_attacker_reaches_no_page(attacker, ports):
-    """Every HTTP page on ports, on every address, is refused to the attacker."""
+def assert_attacker_reaches_no_page(attacker, ports, ui_ports=()):
+    """Every HTTP page on ports, on every address, is refused to the
+    attacker; on ui_ports (web UIs and their REST API) with a 403."""
     assert ports
+    ports = sorted(set(ports) | set(ui_ports))
     pages = ("/", "/jobs/", "/api/v1/applications", "/json/", "/environment/")
     urls = [f"http://127.0.0.1:{port}{page}" for port in ports for page in pages]
     urls += [f"http://{addr}:{port}/" for port in ports for addr in host_addresses()]
     got = dict(zip(urls, http_statuses(attacker, urls)))
     opened = {u: st for u, st in got.items() if 200 <= st < 400}
     assert not opened, f"the attacker reached: {opened}"
+    not_403 = {u: st for u, st in got.items()
+               if u.startswith("http://127.0.0.1:") and int(u.split(":")[2].split("/")[0]) in ui_ports and st != 403}
+    assert not not_403, f"UI pages not refused with 403: {not_403}"
     remote = {u: st for u, st in got.items() if not u.startswith("http://127.0.0.1:") and st != 0}
     assert not remote, f"answers beyond loopback: {remote}"
 
@@ -147,7 +152,7 @@ def test_b_local_session_is_private(victim, attacker, config, prewarmed):
     key = conf[JWS_KEY]
     port = ui_port_of(k)
     # the Spark UI and its REST API: refused to the attacker on every address ...
-    assert_attacker_reaches_no_page(attacker, [port])
+    assert_attacker_reaches_no_page(attacker, [port], ui_ports=[port])
     # ... and to the victim too without the token (only the daemon holds it) ...
     assert http_status(victim.user, f"http://127.0.0.1:{port}/jobs/") == 403
     # ... while the page through the daemon works, REST API included
@@ -167,7 +172,9 @@ import os
 from pyspark.sql import SparkSession
 spark = (SparkSession.builder.master(os.environ["MASTER"]).appName("attack")
          .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-         .config("spark.executor.memory", "512m").getOrCreate())
+         .config("spark.executor.memory", "512m")
+         # an impatient attacker: a refused registration fails in seconds
+         .config("spark.network.timeout", "20s").config("spark.rpc.askTimeout", "20s").getOrCreate())
 target = os.environ["TARGET"]
 
 def pwn(_):
@@ -193,9 +200,14 @@ def test_c_standalone_cluster_is_private(victim, attacker, base):
     status, out = k.run("print(spark.range(100).count())")
     assert status == "ok" and out.strip().endswith("100"), out
     conf = k.value("dict(spark.sparkContext.getConf().getAll())")
-    web = java_listening_ports(victim.user.uid, "deploy.master.Master") + \
-        java_listening_ports(victim.user.uid, "deploy.worker.Worker") + [ui_port_of(k)]
-    assert_attacker_reaches_no_page(attacker, web)
+    worker = next(a for pid, a in cmdlines().items()
+                  if pid in set(pids_of(victim.user.uid)) and b"deploy.worker.Worker" in a).split(b"\0")
+    uis = [int(argv[argv.index(b"--webui-port") + 1]), int(worker[worker.index(b"--webui-port") + 1]),
+           ui_port_of(k)]
+    every = java_listening_ports(victim.user.uid, "deploy.master.Master") + \
+        java_listening_ports(victim.user.uid, "deploy.worker.Worker")
+    assert_attacker_reaches_no_page(attacker, every, ui_ports=uis)
+    assert victim.api("GET", f"/ui/{k.id}/jobs/")[0] == 200  # the driver's UI, through the daemon
     assert_listeners_loopback(victim.user.uid)
     assert_not_on_any_command_line([CANARY, conf[JWS_KEY], conf["spark.authenticate.secret"]]
                                    + list(victim_secrets(victim.user.uid)))
@@ -205,6 +217,7 @@ def test_c_standalone_cluster_is_private(victim, attacker, base):
         attack.kill()
         out, err = attack.communicate()
     assert "RAN" not in out, out
+    assert attack.returncode != 0, out + err[-3000:]
     assert not os.path.exists(target), open(target).read()
     assert victim.api("DELETE", f"/api/sessions/{k.id}")[0] == 202
     victim.session(k.id, ("stopped",))
@@ -259,8 +272,10 @@ def test_d_connect_token_only_reaches_the_server(victim, attacker, base):
     done.touch()
     out, err = spy.communicate(timeout=30)
     assert "RECEIVED 0" in out, (out, err)
-    ui = [p for p in java_listening_ports(victim.user.uid, "SparkConnectServer") if p != port]
-    assert_attacker_reaches_no_page(attacker, ui)
+    ui = int(k.value("spark.conf.get('spark.ui.port')"))
+    every = [p for p in java_listening_ports(victim.user.uid, "SparkConnectServer") if p != port]
+    assert ui in every
+    assert_attacker_reaches_no_page(attacker, every, ui_ports=[ui])
     assert victim.api("GET", f"/ui/{k.id}/jobs/")[0] == 200
     assert_listeners_loopback(victim.user.uid)
     assert_not_on_any_command_line([CANARY, token] + list(victim_secrets(victim.user.uid)))
