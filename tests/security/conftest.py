@@ -8,11 +8,9 @@ it: `make e2e-venv`), with PySpark, ipykernel, jupyter_server and the
 start-spark package (the proxy route)."""
 import json
 import os
-import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,47 +30,9 @@ VICTIM, ATTACKER = "ssvictim", "ssattacker"
 PATH = f"{VENV}/bin:/usr/local/bin:/usr/bin:/bin"
 CANARY = "CANARY" + secrets.token_hex(6)
 
-
-def wait_until(pred, timeout=60, step=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(step)
-
-
-# --- users -----------------------------------------------------------------
-
-def ensure_user(name):
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
-        return pwd.getpwnam(name)
-
-
-def kill_all_of(uid):
-    for e in os.listdir("/proc"):
-        if e.isdigit():
-            try:
-                if os.stat(f"/proc/{e}").st_uid == uid:
-                    os.kill(int(e), signal.SIGKILL)
-            except (OSError, ProcessLookupError):
-                pass
-
-
-def remove_user(name):
-    try:
-        pw = pwd.getpwnam(name)
-    except KeyError:
-        return
-    kill_all_of(pw.pw_uid)
-    time.sleep(0.3)
-    subprocess.run(["userdel", "--remove", name], capture_output=True)
-    shutil.rmtree(f"/tmp/sparkd-{pw.pw_uid}", ignore_errors=True)
+# the e2e suite's helpers for Unix users and waiting
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from hubenv import ensure_user, kill_all_of, remove_user, wait_until  # noqa: E402
 
 
 class User:
