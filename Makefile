@@ -1,14 +1,16 @@
 # Start Spark — top-level build.
-#   make              build daemon/sparkd
+#   make              build daemon/sparkd, tools/sparkctl, tools/sparkd-launch
 #   make check        quick tests: unit (cmocka) + daemon integration (pytest)
-#   make test         install what is needed, then every test (also under ASan+UBSan, fuzz smoke)
+#   make test         install what is needed, then every suite (see "make test" below); as root
 #   make SANITIZE=1 … the same targets with ASan+UBSan (objects in build/asan)
 #   make fuzz         run every libFuzzer target for FUZZ_SECONDS (default 600) each
 #   make install PREFIX=/usr/local DESTDIR=
 #   make e2e-test     end to end: real JupyterHub + Chromium (as root; tests/e2e)
+#   make security-test  two Unix users on one host (as root; tests/security)
 #   make demo         a JupyterHub with Start Spark on http://127.0.0.1:8000
 #   make bench        the benchmark suite (bench/; BENCH="share render" picks some, BENCH_ARGS=--quick)
 SHELL := /bin/bash
+.DELETE_ON_ERROR:
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -24,6 +26,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libzmq, libcrypto and libm: headers only; daemon/dl.c dlopens them on
 # first use (an idle daemon maps none of them), so nothing links them.
 PKG_LIBS   := $(shell pkg-config --libs jansson yaml-0.1 2>/dev/null) -lev
+TOOL_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null)
 
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DSPARKD_VERSION='"$(VERSION)"' \
@@ -33,13 +36,29 @@ ifdef SANITIZE
 BUILD    := build/asan
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPT      := -O1
+SPARKD_BIN := $(BUILD)/sparkd
+TOOL_BINS  := $(BUILD)/sparkctl $(BUILD)/sparkd-launch
 else
 BUILD    := build/normal
 SAN      :=
 OPT      := -O2
+SPARKD_BIN := daemon/sparkd
+TOOL_BINS  := tools/sparkctl tools/sparkd-launch
 endif
 ALL_CFLAGS  := $(BASE_CFLAGS) $(OPT) $(SAN) $(CFLAGS)
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
+DEPFLAGS     = -MMD -MP -MF $(BUILD)/deps/$(subst /,_,$@).d
+
+# The build settings are recorded: when the compiler, the flags or PREFIX
+# (compiled in as SPARKD_DATADIR) change, everything is rebuilt — so
+# `make install PREFIX=/x` after a plain `make` installs a daemon that
+# looks in /x/share/sparkd.
+SETTINGS := $(BUILD)/settings
+SETTINGS_TEXT := $(CC) $(ALL_CFLAGS) | $(ALL_LDFLAGS) | $(PKG_LIBS) $(TOOL_LIBS)
+ifneq ($(SETTINGS_TEXT),$(file <$(SETTINGS)))
+$(shell mkdir -p $(BUILD)/deps $(BUILD)/tests)
+$(file >$(SETTINGS),$(SETTINGS_TEXT))
+endif
 
 # The kernel-side Python (daemon/py/*.py) becomes C strings in a generated
 # file (daemon/py/py2c.py compiles each source first): see daemon/sparkd_py.h.
@@ -53,31 +72,32 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
+# daemon/sockpath.c: the default socket path, the same chain as the daemon's.
+TOOL_SRCS := tools/uhttp.c daemon/sockpath.c
 
-ifdef SANITIZE
-SPARKD_BIN := $(BUILD)/sparkd
-else
-SPARKD_BIN := daemon/sparkd
-endif
+# pytest for make's suites: a skipped or deselected test fails the run
+# (tests/strictskip.py); -rs lists what did not run.
+PYTEST = PYTHONPATH=$(CURDIR)/tests $(1) -m pytest -q -rs -p strictskip
 
-.PHONY: security-test e2e-test e2e-venv labextension labextension-test all check test unit integration fuzz fuzz-smoke jinja-compare deps venv install clean demo format hub-test bench
+.PHONY: all check test unit integration hub-test cluster-test jinja-compare labextension \
+	labextension-test fuzz fuzz-smoke e2e-venv e2e-test security-test deps venv install clean \
+	demo format bench build-test suites root-check py-lint
 
-all: $(SPARKD_BIN)
+all: $(SPARKD_BIN) $(TOOL_BINS)
 
-$(BUILD)/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)
+-include $(wildcard $(BUILD)/deps/*.d)
+
+$(BUILD)/%.o: daemon/%.c $(SETTINGS)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(PY_GEN): daemon/py/py2c.py $(PY_SRCS)
 	@echo "  PY2C    $@"
 	@$(PYTHON) daemon/py/py2c.py $@ $(PY_SRCS)
 
-$(BUILD)/sparkd_py.o: $(PY_GEN) daemon/sparkd_py.h | $(BUILD)
+$(BUILD)/sparkd_py.o: $(PY_GEN) daemon/sparkd_py.h $(SETTINGS)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -Idaemon -c -o $@ $<
-
-$(BUILD):
-	mkdir -p $(BUILD)/tests
 
 $(BUILD)/libsparkd.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -85,34 +105,65 @@ $(BUILD)/libsparkd.a: $(LIB_OBJS)
 $(SPARKD_BIN): $(BUILD)/main.o $(BUILD)/libsparkd.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# tools/: sparkctl and the launcher (normal build in tools/, sanitized in build/asan/).
+$(TOOL_BINS): $(dir $(firstword $(TOOL_BINS)))%: tools/%.c $(TOOL_SRCS) $(SETTINGS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itools -Idaemon -o $@ $< $(TOOL_SRCS) $(ALL_LDFLAGS) $(TOOL_LIBS)
+
 # Unit tests export their symbols (-rdynamic): test_kmsg's CRYPTO_memcmp
 # then interposes OpenSSL's, since dl.c looks in the program first.
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsparkd.a tests/unit/unit.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Idaemon -Itests/unit -o $@ $< $(BUILD)/libsparkd.a $(ALL_LDFLAGS) -rdynamic $(PKG_LIBS) -lcmocka
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsparkd.a
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Wno-missing-prototypes -Idaemon -Itests/unit -o $@ $< \
+		$(BUILD)/libsparkd.a $(ALL_LDFLAGS) -rdynamic $(PKG_LIBS) -lcmocka
 
 # The test driver for tests/cluster (real Spark processes through cluster.c).
-$(BUILD)/cluster_driver: tests/cluster/cluster_driver.c $(BUILD)/libsparkd.a | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -Idaemon -o $@ $< $(BUILD)/libsparkd.a $(ALL_LDFLAGS) $(PKG_LIBS)
+$(BUILD)/cluster_driver: tests/cluster/cluster_driver.c $(BUILD)/libsparkd.a
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Idaemon -o $@ $< $(BUILD)/libsparkd.a $(ALL_LDFLAGS) $(PKG_LIBS)
 
-cluster-test: $(BUILD)/cluster_driver $(VENV)/.done
-	CLUSTER_DRIVER=$(CURDIR)/$(BUILD)/cluster_driver $(VPY) -m pytest -q tests/cluster
+# libFuzzer: the daemon's sources instrumented once into one archive, each
+# target linked against it (build/fuzz/<target>, corpora in build/fuzz/corpus).
+FUZZ_CFLAGS := $(BASE_CFLAGS) -Wno-missing-prototypes -O1 -fno-omit-frame-pointer
+FUZZ_SAN    := -fsanitize=address,undefined
+FUZZ_OBJS   := $(LIB_SRCS:daemon/%.c=build/fuzz/obj/%.o) build/fuzz/obj/sparkd_py.o
+build/fuzz/obj/%.o: daemon/%.c build/normal/settings
+	@mkdir -p $(@D) build/fuzz/deps
+	@echo "  CLANG   $@"
+	@$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -MF build/fuzz/deps/$*.d -c -o $@ $<
+build/fuzz/obj/sparkd_py.o: $(PY_GEN)
+	@mkdir -p $(@D)
+	@$(CLANG) $(FUZZ_CFLAGS) -Idaemon -c -o $@ $<
+build/fuzz/libsparkd.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libsparkd.a
+	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -MMD -MP -MF build/fuzz/deps/fuzz_$*.d -Idaemon \
+		-o $@ $< build/fuzz/libsparkd.a $(PKG_LIBS)
+-include $(wildcard build/fuzz/deps/*.d)
 
 # Unit tests run from the tree root so they find tests/data.
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
+# ASan runs the daemon-level tests only: the instrumented code is the
+# daemon's, and a JVM under an ASan daemon adds minutes, not coverage (the
+# `jvm` tests run in the normal pass).
+ifdef SANITIZE
+NO_JVM := -m "not jvm" --deselect-ok
+endif
+
 integration: $(SPARKD_BIN) $(VENV)/.done
-	SPARKD=$(CURDIR)/$(SPARKD_BIN) $(VPY) -m pytest -q tests/integration
+	SPARKD=$(CURDIR)/$(SPARKD_BIN) $(call PYTEST,$(VPY)) $(NO_JVM) $(PYTEST_ARGS) tests/integration
 
 check: unit integration
 
 jinja-compare: $(SPARKD_BIN) $(VENV)/.done
 	SPARKD=$(CURDIR)/$(SPARKD_BIN) $(VPY) tests/jinja_compare.py tests/data/templates
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(PY_GEN) $(wildcard daemon/*.h)
-	@mkdir -p build/fuzz
-	$(CLANG) $(BASE_CFLAGS) -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined \
-		-Idaemon -o $@ $< $(LIB_SRCS) $(PY_GEN) $(PKG_LIBS)
+cluster-test: $(BUILD)/cluster_driver $(VENV)/.done
+	CLUSTER_DRIVER=$(CURDIR)/$(BUILD)/cluster_driver $(call PYTEST,$(VPY)) tests/cluster
+
+# The hub hook, the launcher, sparkctl and the systemd units (tests/hub).
+hub-test: $(SPARKD_BIN) $(TOOL_BINS) $(VENV)/.done
+	SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
+		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(call PYTEST,$(VPY)) $(NO_JVM) $(PYTEST_ARGS) tests/hub
 
 fuzz-smoke: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
@@ -125,35 +176,23 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
 
-# tools/: sparkctl and the launcher (normal build in tools/, sanitized in build/asan/).
-ifdef SANITIZE
-TOOL_BINS := $(BUILD)/sparkctl $(BUILD)/sparkd-launch
-else
-TOOL_BINS := tools/sparkctl tools/sparkd-launch
-endif
-TOOL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
-all: $(TOOL_BINS)
-
-# daemon/sockpath.c: the default socket path, the same chain as the daemon's.
-TOOL_SRCS := tools/uhttp.c daemon/sockpath.c
-tools/sparkctl tools/sparkd-launch: tools/%: tools/%.c $(TOOL_SRCS) tools/uhttp.h daemon/sockpath.h
-	$(CC) $(ALL_CFLAGS) -Itools -Idaemon -o $@ $< $(TOOL_SRCS) $(ALL_LDFLAGS) $(TOOL_LIBS)
-$(BUILD)/sparkctl $(BUILD)/sparkd-launch: $(BUILD)/%: tools/%.c $(TOOL_SRCS) tools/uhttp.h daemon/sockpath.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -Itools -Idaemon -o $@ $< $(TOOL_SRCS) $(ALL_LDFLAGS) $(TOOL_LIBS)
-
-# The hub hook, the launcher, sparkctl and the systemd units (tests/hub).
-hub-test: $(SPARKD_BIN) $(TOOL_BINS) $(VENV)/.done
-	SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
-		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(VPY) -m pytest -q tests/hub
+# The kernel-side Python is linted (pyflakes) and unit-tested as Python.
+py-lint: $(VENV)/.done
+	$(VPY) daemon/py/lint.py
 
 # labextension/: the Start Spark toolbar (JupyterLab 4 / Notebook 7), built
 # with the pinned jlpm from the venv's jupyterlab and the committed yarn.lock,
 # then pip-installed (prebuilt, with the /sparkd proxy route) into .venv.
 JLPM := cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm
-labextension: $(VENV)/.done
+LABEXT_SRCS := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/* labextension/schema/*) \
+	labextension/package.json labextension/yarn.lock labextension/pyproject.toml labextension/start_spark/*.py
+LABEXT_STAMP := build/labextension.done
+$(LABEXT_STAMP): $(LABEXT_SRCS) $(VENV)/.done
 	$(JLPM) install --immutable
 	$(JLPM) build:prod
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation ./labextension
+	@mkdir -p $(@D) && touch $@
+labextension: $(LABEXT_STAMP)
 
 # Jest (state machine, request helper, long-poll follower, …), type check
 # of the tests, prettier and eslint.
@@ -185,18 +224,108 @@ $(VENV)/.done: tests/requirements.txt
 
 venv: $(VENV)/.done
 
-# Everything, from a fresh Debian 12 machine: dependencies, the normal build,
-# the ASan+UBSan build (unit + integration, LeakSanitizer on), Jinja2
-# comparison, and each fuzz target briefly.
-test: deps
-	$(MAKE) venv
-	$(MAKE) all unit jinja-compare
-	$(MAKE) integration hub-test cluster-test labextension-test
-	$(MAKE) SANITIZE=1 unit integration hub-test
-	$(MAKE) fuzz-smoke
-	$(MAKE) e2e-test
-	$(MAKE) security-test
-	@echo "make test: all suites passed"
+# End to end (tests/e2e): a real JupyterHub + configurable-http-proxy (npm,
+# pinned in tests/e2e/package-lock.json) + JupyterLab/Notebook 7 + the hook +
+# the extension + sparkd, and Debian's Chromium through Playwright. As root:
+# it creates Unix users, whose servers run $(E2E_VENV) — built from Debian's
+# python3 so that they can execute it (a Python under /root they could not).
+E2E_VENV   := .venv-e2e
+E2E_PYTHON ?= /usr/bin/python3
+E2E_NPM    := tests/e2e/node_modules/.done
+E2E_STAMP  := $(E2E_VENV)/.labextension
+$(E2E_VENV)/.done: tests/requirements.txt
+	$(E2E_PYTHON) -m venv $(E2E_VENV)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(E2E_VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+$(E2E_STAMP): $(E2E_VENV)/.done $(LABEXT_STAMP)
+	$(E2E_VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./labextension
+	touch $@
+e2e-venv: $(E2E_STAMP)
+$(E2E_NPM): tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
+	touch $@
+e2e-test: deps $(SPARKD_BIN) $(TOOL_BINS) $(E2E_STAMP) $(E2E_NPM)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) \
+		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(call PYTEST,$(E2E_VENV)/bin/python) tests/e2e $(E2E_ARGS)
+
+# The shared-host suite (tests/security): a victim and an attacker, two real
+# Unix users made by the test, and every way one user could reach the other's
+# Spark, secrets or socket.  As root; the users run the e2e venv.
+security-test: deps $(SPARKD_BIN) $(TOOL_BINS) $(E2E_STAMP)
+	E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
+		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(call PYTEST,$(E2E_VENV)/bin/python) tests/security
+
+# ---------------------------------------------------------------------------
+# make test: everything, from a fresh Debian 12 machine, as root (it creates
+# Unix users).  First what it needs (apt packages, the venvs, npm packages,
+# the labextension build: timed as "setup"), then every build (normal,
+# ASan+UBSan, libFuzzer), then the suites in two lanes at once, each suite's
+# output in build/suites/NAME.log and its wall time in the table at the end:
+#
+#   lane "jvm"  (Spark JVMs, one suite at a time: two would fight for the
+#                two cores and time out):  integration-jvm, hub-jvm,
+#                cluster, e2e, security
+#   lane "light" (no JVM: the daemon, its unit tests, the toolbar's tests):
+#                unit, jinja, py-lint, integration, hub, labextension,
+#                asan-unit, asan-integration, asan-hub, fuzz-smoke
+#
+# The ASan pass runs the unit tests and the daemon-level tests without a JVM
+# (the `jvm` ones run in the normal pass).  Every suite runs even when an
+# earlier one failed; make test fails if any did, or if any test skipped.
+SUITES_JVM   := integration-jvm hub-jvm cluster e2e security
+SUITES_LIGHT := unit jinja py-lint integration hub labextension asan-unit asan-integration asan-hub fuzz-smoke
+SUITE        := scripts/suite.sh
+
+root-check:
+	@if [ "$$(id -u)" -ne 0 ]; then \
+		echo "make test needs root: it creates Unix users (end-to-end and shared-host suites)" \
+		     "and installs Debian packages. Run: sudo make test" >&2; exit 1; fi
+
+build-test: $(SPARKD_BIN) $(TOOL_BINS) $(UNIT_BINS) $(BUILD)/cluster_driver $(FUZZ_BINS)
+	$(MAKE) SANITIZE=1 all build/asan/cluster_driver $(UNIT_BINS:build/normal/%=build/asan/%)
+
+test: root-check
+	@rm -rf build/suites && mkdir -p build/suites && date +%s > build/suites/start
+	$(SUITE) setup bash -c '$(MAKE) deps && $(MAKE) venv e2e-venv $(E2E_NPM)'
+	$(SUITE) build $(MAKE) -j2 build-test
+	-$(MAKE) -k -j2 suites
+	@scripts/suite-times.sh $$(cat build/suites/start) setup build $(SUITES_JVM) $(SUITES_LIGHT) \
+		&& echo "make test: all suites passed"
+
+# The two lanes: each chains its suites (order-only), make -j2 runs the
+# two chains side by side.
+suites: suite-security suite-fuzz-smoke
+suite-integration-jvm:
+	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m jvm --deselect-ok"
+suite-hub-jvm: | suite-integration-jvm
+	-$(SUITE) hub-jvm $(MAKE) hub-test PYTEST_ARGS="-m jvm --deselect-ok"
+suite-cluster: | suite-hub-jvm
+	-$(SUITE) cluster $(MAKE) cluster-test
+suite-e2e: | suite-cluster
+	-$(SUITE) e2e $(MAKE) e2e-test
+suite-security: | suite-e2e
+	-$(SUITE) security $(MAKE) security-test
+suite-unit:
+	-$(SUITE) unit $(MAKE) unit
+suite-jinja: | suite-unit
+	-$(SUITE) jinja $(MAKE) jinja-compare
+suite-py-lint: | suite-jinja
+	-$(SUITE) py-lint $(MAKE) py-lint
+suite-integration: | suite-py-lint
+	-$(SUITE) integration $(MAKE) integration PYTEST_ARGS="-m 'not jvm' --deselect-ok"
+suite-hub: | suite-integration
+	-$(SUITE) hub $(MAKE) hub-test PYTEST_ARGS="-m 'not jvm' --deselect-ok"
+suite-labextension: | suite-hub
+	-$(SUITE) labextension $(MAKE) labextension-test
+suite-asan-unit: | suite-labextension
+	-$(SUITE) asan-unit $(MAKE) SANITIZE=1 unit
+suite-asan-integration: | suite-asan-unit
+	-$(SUITE) asan-integration $(MAKE) SANITIZE=1 integration
+suite-asan-hub: | suite-asan-integration
+	-$(SUITE) asan-hub $(MAKE) SANITIZE=1 hub-test
+suite-fuzz-smoke: | suite-asan-hub
+	-$(SUITE) fuzz-smoke $(MAKE) fuzz-smoke
+.PHONY: $(addprefix suite-,$(SUITES_JVM) $(SUITES_LIGHT))
 
 install: daemon/sparkd tools/sparkctl tools/sparkd-launch
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sparkd/configs/templates \
@@ -212,34 +341,6 @@ install: daemon/sparkd tools/sparkctl tools/sparkd-launch
 	install -m 0644 systemd/sparkd.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/sparkd.service > $(DESTDIR)$(PREFIX)/lib/systemd/user/sparkd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/user/sparkd.service
-
-# End to end (tests/e2e): a real JupyterHub + configurable-http-proxy (npm,
-# pinned in tests/e2e/package-lock.json) + JupyterLab/Notebook 7 + the hook +
-# the extension + sparkd, and Debian's Chromium through Playwright. As root:
-# it creates Unix users, whose servers run $(E2E_VENV) — built from Debian's
-# python3 so that they can execute it (a Python under /root they could not).
-E2E_VENV   := .venv-e2e
-E2E_PYTHON ?= /usr/bin/python3
-E2E_NPM    := tests/e2e/node_modules/.done
-$(E2E_VENV)/.done: tests/requirements.txt
-	$(E2E_PYTHON) -m venv $(E2E_VENV)
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(E2E_VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
-	touch $@
-e2e-venv: $(E2E_VENV)/.done labextension
-	$(E2E_VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./labextension
-$(E2E_NPM): tests/e2e/package.json tests/e2e/package-lock.json
-	cd tests/e2e && npm ci --no-audit --no-fund
-	touch $@
-e2e-test: deps $(SPARKD_BIN) $(TOOL_BINS) e2e-venv $(E2E_NPM)
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) \
-		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(E2E_VENV)/bin/python -m pytest -q tests/e2e $(E2E_ARGS)
-
-# The shared-host suite (tests/security): a victim and an attacker, two real
-# Unix users made by the test, and every way one user could reach the other's
-# Spark, secrets or socket.  As root; the users run the e2e venv.
-security-test: deps $(SPARKD_BIN) $(TOOL_BINS) e2e-venv
-	E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
-		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(E2E_VENV)/bin/python -m pytest -q tests/security
 
 # A JupyterHub on http://127.0.0.1:8000 with Start Spark (demo/); Ctrl-C stops it all.
 demo: deps

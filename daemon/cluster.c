@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "sparkauth.h"
 #include "sparkhome.h"
 #include "strbuf.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -83,17 +83,6 @@ struct cluster {
 static struct cluster *clusters;
 
 /* ---- small helpers ---- */
-
-static char *cl_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *cl_strdupf(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        char *s = NULL;
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        return s;
-}
 
 /* Finds n distinct free TCP ports on 127.0.0.1 (all sockets held until
  * every port is known).  Returns 0 or -errno. */
@@ -208,7 +197,7 @@ static void cl_fail(struct cluster *c, const char *sentence, const char *detail)
         if (c->state == CL_DONE)
                 return;
         cl_halt(c);
-        char *msg = detail && *detail ? cl_strdupf("%s: %s", sentence, detail) : NULL;
+        char *msg = detail && *detail ? strdupf("%s: %s", sentence, detail) : NULL;
         c->cbs.on_failed(c->data, msg ? msg : sentence);
         free(msg);
 }
@@ -247,7 +236,7 @@ static void cl_member_line(void *data, struct proc *p, const char *line) {
                 m->error = strdup(line);
         cl_enter(c);
         if (c->cbs.on_output) {
-                char *out = cl_strdupf("%s: %s", m->name, line);
+                char *out = strdupf("%s: %s", m->name, line);
                 if (out)
                         c->cbs.on_output(c->data, out);
                 free(out);
@@ -278,10 +267,10 @@ static void cl_member_exit(void *data, struct proc *p, int status) {
         const char *detail = cl_member_error(m, p, &owned);
         bool ready = c->state == CL_READY;
         if (ready)
-                sentence = cl_strdupf("The %s exited (%s)", m->label, how);
+                sentence = strdupf("The %s exited (%s)", m->label, how);
         else
-                sentence = cl_strdupf("The %s exited (%s) before it was ready", m->label, how);
-        char *msg = sentence && detail && *detail ? cl_strdupf("%s: %s", sentence, detail) : NULL;
+                sentence = strdupf("The %s exited (%s) before it was ready", m->label, how);
+        char *msg = sentence && detail && *detail ? strdupf("%s: %s", sentence, detail) : NULL;
         const char *text = msg ? msg : sentence ? sentence : "A Spark process exited";
         cl_enter(c);
         if (ready) {
@@ -301,62 +290,29 @@ static const struct proc_cbs cl_member_cbs = {cl_member_line, cl_member_exit};
 /* Environment: the daemon's, then spec->env, then the cluster's own, then
  * the member's (extra, may be NULL).  Secrets go here, never on argv. */
 static int cl_env_build(struct cluster *c, const json_t *extra, char ***ret) {
-        json_t *map = json_object();
-        if (!map)
-                return -ENOMEM;
-        for (char **e = environ; *e; e++) {
-                const char *eq = strchr(*e, '=');
-                if (eq && eq > *e)
-                        json_object_setn_new_nocheck(map, *e, (size_t)(eq - *e), json_string_nocheck(eq + 1));
+        json_t *map = env_object(environ, NULL);
+        char *log_dir = strdupf("%s/logs", c->work_dir);
+        char *worker_dir = strdupf("%s/work", c->work_dir);
+        int r = map && log_dir && worker_dir ? 0 : -ENOMEM;
+        if (r == 0) {
+                if (c->env)
+                        json_object_update(map, c->env);
+                json_object_set_new(map, "SPARK_HOME", json_string(c->spark_home));
+                json_object_set_new(map, "SPARK_LOCAL_IP", json_string("127.0.0.1"));
+                json_object_set_new(map, "SPARK_LOG_DIR", json_string(log_dir));
+                json_object_set_new(map, "SPARK_WORKER_DIR", json_string(worker_dir));
+                if (c->kind == CLUSTER_CONNECT)
+                        json_object_set_new(map, "SPARK_CONNECT_AUTHENTICATE_TOKEN", json_string(c->token));
+                else
+                        json_object_set_new(map, "_SPARK_AUTH_SECRET", json_string(c->auth.rpc_secret));
+                if (extra)
+                        json_object_update(map, (json_t *)extra);
+                r = env_list(map, ret); /* the caller frees it with strv_free, which wipes the secrets */
         }
-        if (c->env)
-                json_object_update(map, c->env);
-        char *log_dir = cl_strdupf("%s/logs", c->work_dir);
-        char *worker_dir = cl_strdupf("%s/work", c->work_dir);
-        json_object_set_new(map, "SPARK_HOME", json_string(c->spark_home));
-        json_object_set_new(map, "SPARK_LOCAL_IP", json_string("127.0.0.1"));
-        json_object_set_new(map, "SPARK_LOG_DIR", json_string(log_dir ? log_dir : ""));
-        json_object_set_new(map, "SPARK_WORKER_DIR", json_string(worker_dir ? worker_dir : ""));
-        if (c->kind == CLUSTER_CONNECT)
-                json_object_set_new(map, "SPARK_CONNECT_AUTHENTICATE_TOKEN", json_string(c->token));
-        else
-                json_object_set_new(map, "_SPARK_AUTH_SECRET", json_string(c->auth.rpc_secret));
-        if (extra)
-                json_object_update(map, (json_t *)extra);
         free(log_dir);
         free(worker_dir);
-        char **envp = calloc(json_object_size(map) + 1, sizeof(*envp));
-        int r = envp ? 0 : -ENOMEM;
-        size_t n = 0;
-        const char *k;
-        json_t *v;
-        json_object_foreach(map, k, v) {
-                if (r < 0 || !json_is_string(v))
-                        continue;
-                if (!(envp[n] = cl_strdupf("%s=%s", k, json_string_value(v))))
-                        r = -ENOMEM;
-                else
-                        n++;
-        }
         json_decref(map);
-        if (r == 0)
-                *ret = envp; /* the caller frees it (it holds secrets: cl_strv_free wipes) */
-        else if (envp)
-                for (size_t i = 0; i < n; i++)
-                        free(envp[i]);
-        if (r < 0)
-                free(envp);
         return r;
-}
-
-/* Frees a NULL-terminated list, wiping each string (environments hold
- * secrets). */
-static void cl_strv_free(char **v) {
-        for (size_t i = 0; v && v[i]; i++) {
-                explicit_bzero(v[i], strlen(v[i]));
-                free(v[i]);
-        }
-        free(v);
 }
 
 /* Spawns one member with argv (a NULL-terminated list of malloc'd strings,
@@ -364,7 +320,7 @@ static void cl_strv_free(char **v) {
 static int cl_spawn(struct cluster *c, const char *name, const char *label, char **argv, const json_t *extra) {
         struct member *m = &c->members[c->nmembers];
         char **envp = NULL;
-        char *log = cl_strdupf("%s/%s.log", c->work_dir, name);
+        char *log = strdupf("%s/%s.log", c->work_dir, name);
         int r = log ? cl_env_build(c, extra, &envp) : -ENOMEM;
         if (r < 0)
                 goto out;
@@ -381,30 +337,9 @@ static int cl_spawn(struct cluster *c, const char *name, const char *label, char
         c->nmembers++;
 out:
         free(log);
-        cl_strv_free(envp);
-        cl_strv_free(argv);
+        strv_free(envp);
+        strv_free(argv);
         return r;
-}
-
-/* A malloc'd NULL-terminated copy of the n strings that follow. */
-static char **cl_argv(int n, ...) {
-        char **v = calloc((size_t)n + 1, sizeof(*v));
-        if (!v)
-                return NULL;
-        va_list ap;
-        va_start(ap, n);
-        bool ok = true;
-        for (int i = 0; i < n; i++) {
-                const char *s = va_arg(ap, const char *);
-                if (!(v[i] = strdup(s)))
-                        ok = false;
-        }
-        va_end(ap);
-        if (!ok) {
-                cl_strv_free(v);
-                return NULL;
-        }
-        return v;
 }
 
 /* The master and the workers read their settings from c->props
@@ -416,7 +351,7 @@ static int cl_spawn_master(struct cluster *c) {
         snprintf(cls, sizeof(cls), "%s/bin/spark-class", c->spark_home);
         snprintf(port, sizeof(port), "%d", c->port);
         snprintf(ui, sizeof(ui), "%d", c->ui_port);
-        char **argv = cl_argv(10, cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+        char **argv = strv_new(10, cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                               "--port", port, "--webui-port", ui, "--properties-file", c->props);
         return argv ? cl_spawn(c, "master", "Spark master", argv, NULL) : -ENOMEM;
 }
@@ -436,7 +371,7 @@ static int cl_spawn_worker(struct cluster *c, int i) {
         /* sizes and directories from the environment, not argv */
         json_t *extra = json_pack("{s:o, s:s, s:s}", "SPARK_WORKER_CORES", json_sprintf("%d", c->worker_cores),
                                   "SPARK_WORKER_MEMORY", c->worker_memory, "SPARK_WORKER_DIR", dir);
-        char **argv = extra ? cl_argv(9, cls, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+        char **argv = extra ? strv_new(9, cls, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
                                       "--webui-port", ui, "--properties-file", c->props, master)
                             : NULL;
         r = argv ? cl_spawn(c, name, label, argv, extra) : -ENOMEM;
@@ -516,10 +451,10 @@ static int cl_launch(struct cluster *c) {
                 snprintf(submit, sizeof submit, "%s/bin/spark-submit", c->spark_home);
                 /* Spark >= 4.0 reads spark-defaults.conf besides --properties-file only when told */
                 char **argv = c->ui_protected
-                                      ? cl_argv(7, submit, "--properties-file", c->props, "--load-spark-defaults",
+                                      ? strv_new(7, submit, "--properties-file", c->props, "--load-spark-defaults",
                                                 "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
                                                 "spark-internal")
-                                      : cl_argv(6, submit, "--properties-file", c->props, "--class",
+                                      : strv_new(6, submit, "--properties-file", c->props, "--class",
                                                 "org.apache.spark.sql.connect.service.SparkConnectServer",
                                                 "spark-internal");
                 r = argv ? cl_spawn(c, "connect", "Spark Connect server", argv, NULL) : -ENOMEM;
@@ -596,10 +531,10 @@ static int cl_ports_ours(struct cluster *c) {
                         return 1;
                 if (r == 0)
                         continue;
-                char *msg = r == -EPERM ? cl_strdupf("port %d on 127.0.0.1 is held by another user (uid %ld), not "
+                char *msg = r == -EPERM ? strdupf("port %d on 127.0.0.1 is held by another user (uid %ld), not "
                                                      "by this Spark; nothing was sent to it",
                                                      ports[i], (long)other)
-                                        : cl_strdupf("cannot tell who holds port %d on 127.0.0.1: %s", ports[i],
+                                        : strdupf("cannot tell who holds port %d on 127.0.0.1: %s", ports[i],
                                                      strerror(-r));
                 cl_fail(c, "Spark could not be started safely", msg);
                 free(msg);
@@ -642,7 +577,7 @@ static void cl_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         const char *detail = NULL;
         for (int i = 0; i < c->nmembers && !detail; i++)
                 detail = c->members[i].error;
-        char *sentence = cl_strdupf("Spark did not become ready within %g s", CLUSTER_READY_TIMEOUT);
+        char *sentence = strdupf("Spark did not become ready within %g s", CLUSTER_READY_TIMEOUT);
         cl_enter(c);
         cl_fail(c, sentence ? sentence : "Spark did not become ready in time", detail);
         free(sentence);
@@ -661,7 +596,7 @@ static void cl_found(void *data, const char *home, const char *detail) {
                 if (r < 0)
                         cl_fail(c, "Could not start Spark", strerror(-r));
         } else {
-                char *sentence = cl_strdupf("No usable pyspark found by %s (set SPARK_HOME or SPARKD_PYTHON)",
+                char *sentence = strdupf("No usable pyspark found by %s (set SPARK_HOME or SPARKD_PYTHON)",
                                             sparkhome_python());
                 cl_fail(c, sentence ? sentence : "No usable pyspark found", detail);
                 free(sentence);
@@ -675,7 +610,7 @@ static int cl_check_env(const json_t *env, char **err) {
         if (!env)
                 return 0;
         if (!json_is_object(env) || json_object_size(env) > CLUSTER_ENV_MAX) {
-                *err = cl_strdupf("env must be an object of at most %d strings", CLUSTER_ENV_MAX);
+                *err = strdupf("env must be an object of at most %d strings", CLUSTER_ENV_MAX);
                 return -EINVAL;
         }
         const char *k;
@@ -687,7 +622,7 @@ static int cl_check_env(const json_t *env, char **err) {
                         ok = *s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
                              (*s >= '0' && *s <= '9');
                 if (!ok) {
-                        *err = cl_strdupf("bad environment variable '%.64s' (a name of "
+                        *err = strdupf("bad environment variable '%.64s' (a name of "
                                           "[A-Za-z0-9_] with a string value)", k);
                         return -EINVAL;
                 }
@@ -699,7 +634,7 @@ static int cl_check_conf(const json_t *conf, char **err) {
         if (!conf)
                 return 0;
         if (!json_is_object(conf) || json_object_size(conf) > CLUSTER_CONF_MAX) {
-                *err = cl_strdupf("conf must be an object of at most %d values", CLUSTER_CONF_MAX);
+                *err = strdupf("conf must be an object of at most %d values", CLUSTER_CONF_MAX);
                 return -EINVAL;
         }
         const char *k;
@@ -710,7 +645,7 @@ static int cl_check_conf(const json_t *conf, char **err) {
                 for (const char *s = k; ok && *s; s++)
                         ok = *s > ' ' && *s != '=' && *s != 0x7f;
                 if (!ok) {
-                        *err = cl_strdupf("bad Spark conf entry '%.64s' (a name without "
+                        *err = strdupf("bad Spark conf entry '%.64s' (a name without "
                                           "spaces or '=' with a scalar value)", k);
                         return -EINVAL;
                 }
@@ -718,28 +653,26 @@ static int cl_check_conf(const json_t *conf, char **err) {
         return 0;
 }
 
-/* "1g", "512m", "2048": what Spark's --memory accepts. */
+/* "1g", "512m", "2048": a memory size Spark reads (SPARK_WORKER_MEMORY). */
 static bool cl_memory_ok(const char *m) {
-        size_t n = m ? strspn(m, "0123456789") : 0;
-        if (n == 0 || n > 9 || m[0] == '0')
-                return false;
-        return m[n] == '\0' || (strchr("kKmMgGtT", m[n]) && m[n + 1] == '\0');
+        unsigned long long bytes;
+        return memsize_parse(m, &bytes) == 0 && bytes >= (1ull << 20);
 }
 
 static int cl_check_spec(const struct cluster_spec *s, char **err) {
         if (s->kind != CLUSTER_STANDALONE && s->kind != CLUSTER_CONNECT)
-                *err = cl_strdupf("unknown cluster kind %d", (int)s->kind);
+                *err = strdupf("unknown cluster kind %d", (int)s->kind);
         else if (!s->work_dir || s->work_dir[0] != '/' || strlen(s->work_dir) > 3000)
-                *err = cl_strdupf("work_dir must be an absolute path");
+                *err = strdupf("work_dir must be an absolute path");
         else if (s->spark_home && !sparkhome_ok(s->spark_home))
-                *err = cl_strdupf("'%.200s' has no bin/spark-submit and bin/spark-class: not a Spark home",
+                *err = strdupf("'%.200s' has no bin/spark-submit and bin/spark-class: not a Spark home",
                                   s->spark_home);
         else if (s->kind == CLUSTER_STANDALONE && (s->workers < 1 || s->workers > CLUSTER_WORKERS_MAX))
-                *err = cl_strdupf("workers must be between 1 and %d", CLUSTER_WORKERS_MAX);
+                *err = strdupf("workers must be between 1 and %d", CLUSTER_WORKERS_MAX);
         else if (s->kind == CLUSTER_STANDALONE && (s->worker_cores < 1 || s->worker_cores > CLUSTER_CORES_MAX))
-                *err = cl_strdupf("worker_cores must be between 1 and %d", CLUSTER_CORES_MAX);
+                *err = strdupf("worker_cores must be between 1 and %d", CLUSTER_CORES_MAX);
         else if (s->kind == CLUSTER_STANDALONE && !cl_memory_ok(s->worker_memory))
-                *err = cl_strdupf("worker_memory must look like 512m or 2g");
+                *err = strdupf("worker_memory must look like 512m or 2g");
         else if (s->kind == CLUSTER_CONNECT)
                 return cl_check_conf(s->conf, err) < 0 ? -EINVAL : cl_check_env(s->env, err);
         else
@@ -841,7 +774,7 @@ int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const s
         if (r >= 0)
                 r = cl_begin(c);
         if (r < 0) {
-                err = cl_strdupf("Could not start Spark in %s: %s", spec->work_dir, strerror(-r));
+                err = strdupf("Could not start Spark in %s: %s", spec->work_dir, strerror(-r));
                 cl_halt(c);
                 cl_free(c);
                 goto fail;

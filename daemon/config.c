@@ -13,6 +13,7 @@
 #include "config_yaml.h"
 #include "fsutil.h"
 #include "strbuf.h"
+#include "util.h"
 
 #define CFG_KEY_MAX        256u   /* bytes in a Spark property or env name */
 #define CFG_DISPLAY_MAX    256u   /* bytes in display_name */
@@ -46,33 +47,6 @@ static bool env_name_valid(const char *s) {
         if (n == 0 || n > CFG_KEY_MAX || isdigit((unsigned char)s[0]))
                 return false;
         return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n;
-}
-
-/* Parses a JVM memory size ([0-9]+ then k|m|g|t|p with an optional b, or
- * b alone; no suffix means MiB as for Spark's memory properties; case
- * insensitive) into bytes.  Returns 0 or -EINVAL. */
-static int mem_parse(const char *s, unsigned long long *ret) {
-        size_t digits = strspn(s, "0123456789");
-        if (digits == 0 || digits > 15)
-                return -EINVAL;
-        unsigned long long n = strtoull(s, NULL, 10), unit;
-        const char *u = s + digits;
-        char c = (char)tolower((unsigned char)u[0]);
-        switch (c) {
-        case '\0': unit = 1ull << 20; break;
-        case 'b': unit = 1; break;
-        case 'k': unit = 1ull << 10; break;
-        case 'm': unit = 1ull << 20; break;
-        case 'g': unit = 1ull << 30; break;
-        case 't': unit = 1ull << 40; break;
-        case 'p': unit = 1ull << 50; break;
-        default: return -EINVAL;
-        }
-        if (c && u[1] && !(c != 'b' && tolower((unsigned char)u[1]) == 'b' && !u[2]))
-                return -EINVAL;
-        if (__builtin_mul_overflow(n, unit, ret))
-                return -EINVAL;
-        return 0;
 }
 
 static bool is_scalar(const json_t *v) {
@@ -150,17 +124,17 @@ static int check_int(const json_t *spec, const json_t *v, char **ret_msg) {
 static int check_memory(const json_t *spec, const json_t *v, char **ret_msg) {
         const json_t *min = json_object_get(spec, "min"), *max = json_object_get(spec, "max");
         unsigned long long b, lim;
-        if (!json_is_string(v) || mem_parse(json_string_value(v), &b) < 0) {
+        if (!json_is_string(v) || memsize_parse(json_string_value(v), &b) < 0) {
                 char val[CFG_MSG_VALUE_MAX + 8];
                 value_text(v, val, sizeof val);
                 *ret_msg = msg("%s is not a memory size such as 512m or 2g", val);
                 return -EINVAL;
         }
-        if (min && mem_parse(json_string_value(min), &lim) == 0 && b < lim) {
+        if (min && memsize_parse(json_string_value(min), &lim) == 0 && b < lim) {
                 *ret_msg = bound_msg(v, min, -1);
                 return -EINVAL;
         }
-        if (max && mem_parse(json_string_value(max), &lim) == 0 && b > lim) {
+        if (max && memsize_parse(json_string_value(max), &lim) == 0 && b > lim) {
                 *ret_msg = bound_msg(v, max, 1);
                 return -EINVAL;
         }
@@ -421,7 +395,7 @@ static int v_bound(struct vctx *c, const char *okey, const json_t *spec, const c
                 return verr(c, spec, k, 0, false, "overridable.%s.%s: must be an integer", okey,
                             k);
         if (strcmp(type, "memory") == 0 &&
-            (!json_is_string(v) || mem_parse(json_string_value(v), &b) < 0))
+            (!json_is_string(v) || memsize_parse(json_string_value(v), &b) < 0))
                 return verr(c, spec, k, 0, false,
                             "overridable.%s.%s: must be a memory size such as 512m or 2g", okey,
                             k);
@@ -675,7 +649,7 @@ static int v_launch(struct vctx *c, const json_t *in, json_t *out) {
                         r = launch_int(c, l, "worker_cores", 1, 64, 1, o);
                 if (r == 0)
                         r = opt_string(c, l, "worker_memory", "1g", &mem);
-                if (r == 0 && mem_parse(mem, &bytes) < 0)
+                if (r == 0 && memsize_parse(mem, &bytes) < 0)
                         r = verr(c, l, "worker_memory", 0, false,
                                  "launch.worker_memory: \"%.32s\" is not a memory size like 512m or 2g", mem);
                 if (r == 0)

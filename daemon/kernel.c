@@ -12,6 +12,7 @@
 
 #include "dl.h"
 #include "fsutil.h"
+#include "util.h"
 
 #define KERNEL_NUDGE_FIRST    0.002 /* seconds to the second nudge; doubles each time */
 #define KERNEL_NUDGE_INTERVAL 0.25  /* at most this between kernel_info nudges */
@@ -434,11 +435,6 @@ static void kernel_hb_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         kernel_drain(k, KS_HB);
 }
 
-static char *dup_sentence(const char *fmt, const char *a, const char *b) {
-        char *s = NULL;
-        return asprintf(&s, fmt, a, b) < 0 ? NULL : s;
-}
-
 int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
                 const struct kernel_cbs *cbs, void *data, struct kernel **ret, char **ret_err) {
         struct kernel *k = calloc(1, sizeof *k);
@@ -453,13 +449,13 @@ int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
         snprintf(k->conn_path, sizeof k->conn_path, "%s/kernel-%s.json", runtime_dir, id);
         r = read_file(k->conn_path, KMSG_MAX_CONN_FILE, &json, &len);
         if (r < 0) {
-                *ret_err = r == -ENOENT ? dup_sentence("no running kernel %s (no %s)", id, k->conn_path)
-                                        : dup_sentence("cannot read %s: %s", k->conn_path, strerror(-r));
+                *ret_err = r == -ENOENT ? strdupf("no running kernel %s (no %s)", id, k->conn_path)
+                                        : strdupf("cannot read %s: %s", k->conn_path, strerror(-r));
                 goto err_quiet;
         }
         r = kmsg_conn_parse(json, len, &k->conn, &why);
         if (r < 0) {
-                *ret_err = dup_sentence("%s: %s", k->conn_path, why ? why : "malformed connection file");
+                *ret_err = strdupf("%s: %s", k->conn_path, why ? why : "malformed connection file");
                 goto err_quiet;
         }
         k->cbs = *cbs;
@@ -484,7 +480,7 @@ int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
         *ret = k;
         return 0;
 err:
-        *ret_err = dup_sentence("cannot connect to kernel %s: %s", id, strerror(-r));
+        *ret_err = strdupf("cannot connect to kernel %s: %s", id, strerror(-r));
 err_quiet:
         free(json);
         if (k) {

@@ -3,27 +3,29 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
-#include "cluster.h"
 #include "kernel.h"
-#include "prewarm.h"
-#include "sparkhome.h"
-#include "proc.h"
-#include "session.h"
 #include "log.h"
+#include "prewarm.h"
+#include "proc.h"
 #include "sdnotify.h"
 #include "server.h"
+#include "session.h"
 #include "sockpath.h"
+#include "sparkhome.h"
 #include "startup.h"
 #include "tmpl.h"
 #include "ui.h"
+#include "util.h"
 
 static const char usage_text[] =
         "Usage: sparkd [OPTION]...\n"
@@ -108,9 +110,13 @@ static char *xstrdup(const char *s) {
         return p;
 }
 
-static char *xasprintf(const char *fmt, const char *a, const char *b) {
-        char *p;
-        if (asprintf(&p, fmt, a, b) < 0)
+/* strdupf that cannot fail (start-up only). */
+__attribute__((format(printf, 1, 2))) static char *xstrdupf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *p = vstrdupf(fmt, ap);
+        va_end(ap);
+        if (!p)
                 fatalx("out of memory");
         return p;
 }
@@ -161,20 +167,20 @@ static void opts_defaults(struct sparkd_opts *o) {
                 o->user_config_dir = xstrdup(getenv("SPARKD_USER_CONFIG_DIR"));
         if (!o->user_config_dir)
                 o->user_config_dir = env("XDG_CONFIG_HOME")
-                                             ? xasprintf("%s/sparkd/configs%s", env("XDG_CONFIG_HOME"), "")
-                                             : xasprintf("%s/.config/sparkd/configs%s", home_dir(), "");
+                                             ? xstrdupf("%s/sparkd/configs", env("XDG_CONFIG_HOME"))
+                                             : xstrdupf("%s/.config/sparkd/configs", home_dir());
         if (!*o->user_config_dir) {
                 free(o->user_config_dir);
                 o->user_config_dir = NULL;
         }
         if (!o->ipython_dir)
                 o->ipython_dir = env("IPYTHONDIR") ? xstrdup(env("IPYTHONDIR"))
-                                                   : xasprintf("%s/.ipython%s", home_dir(), "");
+                                                   : xstrdupf("%s/.ipython", home_dir());
         if (!o->state_dir && env("SPARKD_STATE_DIR"))
                 o->state_dir = xstrdup(env("SPARKD_STATE_DIR"));
         if (!o->state_dir)
-                o->state_dir = env("XDG_STATE_HOME") ? xasprintf("%s/sparkd%s", env("XDG_STATE_HOME"), "")
-                                                     : xasprintf("%s/.local/state/sparkd%s", home_dir(), "");
+                o->state_dir = env("XDG_STATE_HOME") ? xstrdupf("%s/sparkd", env("XDG_STATE_HOME"))
+                                                     : xstrdupf("%s/.local/state/sparkd", home_dir());
         if (!o->public_prefix && env("SPARKD_PUBLIC_PREFIX"))
                 o->public_prefix = xstrdup(env("SPARKD_PUBLIC_PREFIX"));
         if (o->public_prefix) {
@@ -190,7 +196,7 @@ static void opts_defaults(struct sparkd_opts *o) {
         if (!o->runtime_dir)
                 o->runtime_dir = env("JUPYTER_RUNTIME_DIR")
                                          ? xstrdup(env("JUPYTER_RUNTIME_DIR"))
-                                         : xasprintf("%s/.local/share/jupyter/runtime%s", home_dir(), "");
+                                         : xstrdupf("%s/.local/share/jupyter/runtime", home_dir());
         if (env("SPARKD_VERBOSE") && strcmp(env("SPARKD_VERBOSE"), "0"))
                 o->verbose = true;
         if (o->prewarm_max == UINT_MAX)
@@ -419,8 +425,8 @@ int main(int argc, char **argv) {
         opts_defaults(&d.opts);
         log_init(d.opts.verbose);
         signal(SIGPIPE, SIG_IGN);
-        d.startup_path = xasprintf("%s/profile_default/startup/%s", d.opts.ipython_dir, STARTUP_FILE_NAME);
-        d.selection_path = xasprintf("%s/selection.json%s", d.opts.state_dir, "");
+        d.startup_path = xstrdupf("%s/profile_default/startup/%s", d.opts.ipython_dir, STARTUP_FILE_NAME);
+        d.selection_path = xstrdupf("%s/selection.json", d.opts.state_dir);
         int rc;
         if (cli.check_config) {
                 rc = check_config(&d);

@@ -16,6 +16,7 @@
 #include "props.h"
 #include "sparkd_py.h"
 #include "sparkhome.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -102,28 +103,6 @@ int prewarm_parse_conn(const unsigned char *buf, size_t len, int *ret_port,
         return 0;
 }
 
-int prewarm_mem_parse(const char *s, unsigned long long *ret) {
-        size_t digits = s ? strspn(s, "0123456789") : 0;
-        if (digits == 0 || digits > 15)
-                return -EINVAL;
-        unsigned long long n = strtoull(s, NULL, 10), unit;
-        const char *u = s + digits;
-        switch (tolower((unsigned char)u[0])) {
-        case '\0': unit = MIB; break;
-        case 'b': unit = 1; break;
-        case 'k': unit = 1ull << 10; break;
-        case 'm': unit = MIB; break;
-        case 'g': unit = 1ull << 30; break;
-        case 't': unit = 1ull << 40; break;
-        default: return -EINVAL;
-        }
-        if (u[0] && u[1] && !(tolower((unsigned char)u[0]) != 'b' && tolower((unsigned char)u[1]) == 'b' && !u[2]))
-                return -EINVAL;
-        if (__builtin_mul_overflow(n, unit, ret))
-                return -EINVAL;
-        return 0;
-}
-
 bool prewarm_mem_ok(unsigned long long avail, unsigned long long mem) {
         return mem <= (ULLONG_MAX - 512 * MIB) / 2 && avail >= 2 * mem + 512 * MIB;
 }
@@ -179,27 +158,6 @@ static char *key_of(json_t *spec) {
         return spec ? json_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 }
 
-/* Frees a NULL-terminated list, wiping each string (environments hold
- * the gateway's secret). */
-static void strv_free(char **v) {
-        for (size_t i = 0; v && v[i]; i++) {
-                explicit_bzero(v[i], strlen(v[i]));
-                free(v[i]);
-        }
-        free(v);
-}
-
-static char *strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strdupf(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        char *out = NULL;
-        if (vasprintf(&out, fmt, ap) < 0)
-                out = NULL;
-        va_end(ap);
-        return out;
-}
-
 /* What the warm JVM reads from its --properties-file (never from its
  * command line): the configuration's master, app name and conf, the driver
  * bound to loopback with authenticated RPC (every pre-warmed master is
@@ -221,26 +179,16 @@ static json_t *warm_props(json_t *spec) {
  * (malloc'd strings; Spark >= 4.0 reads spark-defaults.conf too only when
  * told, as it does without a properties file). */
 static int warm_argv(const char *props_path, char ***ret) {
-        char **v = calloc(6, sizeof *v);
-        if (!v)
-                return -ENOMEM;
-        size_t n = 0;
-        v[n++] = strdupf("%s/bin/spark-submit", spark_home);
-        v[n++] = strdup("--properties-file");
-        v[n++] = strdup(props_path);
-        if (sparkhome_major(spark_home) >= 4)
-                v[n++] = strdup("--load-spark-defaults");
-        v[n++] = strdup("pyspark-shell");
-        for (size_t i = 0; i < n; i++)
-                if (!v[i]) {
-                        strv_free(v);
-                        return -ENOMEM;
-                }
-        *ret = v;
-        return 0;
+        char submit[PATH_MAX];
+        if (snprintf(submit, sizeof submit, "%s/bin/spark-submit", spark_home) >= (int)sizeof submit)
+                return -ENAMETOOLONG;
+        *ret = sparkhome_major(spark_home) >= 4
+                       ? strv_new(5, submit, "--properties-file", props_path, "--load-spark-defaults", "pyspark-shell")
+                       : strv_new(4, submit, "--properties-file", props_path, "pyspark-shell");
+        return *ret ? 0 : -ENOMEM;
 }
 
-static bool env_dropped(const char *name, size_t len) {
+static int env_dropped(const char *name, size_t len) {
         static const char *const dropped[] = {"PYSPARK_GATEWAY_PORT", "PYSPARK_GATEWAY_SECRET",
                                               "_PYSPARK_DRIVER_CONN_INFO_PATH", "SPARK_CONNECT_MODE",
                                               "PYSPARK_SUBMIT_ARGS", "SPARK_HOME"};
@@ -253,39 +201,18 @@ static bool env_dropped(const char *name, size_t len) {
 /* The daemon's environment with env applied, the gateway's own variables
  * set (as PySpark sets them; conn_path may be NULL) and SPARK_HOME fixed. */
 static int warm_envp(json_t *env, const char *conn_path, char ***ret) {
-        json_t *map = json_object();
+        json_t *map = env_object(environ, env_dropped);
         if (!map)
                 return -ENOMEM;
-        for (char **e = environ; *e; e++) {
-                const char *eq = strchr(*e, '=');
-                if (eq && eq > *e && !env_dropped(*e, (size_t)(eq - *e)))
-                        json_object_setn_new_nocheck(map, *e, (size_t)(eq - *e), json_string_nocheck(eq + 1));
-        }
         json_object_update(map, env);
         json_object_set_new(map, "SPARK_HOME", json_string(spark_home));
         json_object_set_new(map, "SPARK_LOCAL_IP", json_string("127.0.0.1")); /* the UI's address */
         json_object_set_new(map, "SPARK_CONNECT_MODE", json_string("0"));
         if (conn_path)
                 json_object_set_new(map, "_PYSPARK_DRIVER_CONN_INFO_PATH", json_string(conn_path));
-        char **v = calloc(json_object_size(map) + 1, sizeof *v);
-        int r = v ? 0 : -ENOMEM;
-        size_t n = 0;
-        const char *k;
-        json_t *val;
-        json_object_foreach(map, k, val) {
-                if (r == 0 && json_is_string(val) && asprintf(&v[n], "%s=%s", k, json_string_value(val)) >= 0)
-                        n++;
-                else if (r == 0 && json_is_string(val))
-                        r = -ENOMEM;
-        }
+        int r = env_list(map, ret);
         json_decref(map);
-        if (r < 0) {
-                v[n] = NULL;
-                strv_free(v);
-                return r;
-        }
-        *ret = v;
-        return 0;
+        return r;
 }
 
 /* "true" or "false": what PYSPARK_PIN_THREAD makes of the gateway. */
@@ -754,7 +681,7 @@ static struct warm *warm_new(const struct cfg_entry *e, json_t *spec, char *key)
         w->spec = spec;
         w->key = key;
         const char *mem = json_string_value(json_object_get(json_object_get(spec, "conf"), "spark.driver.memory"));
-        if (!mem || prewarm_mem_parse(mem, &w->mem) < 0)
+        if (!mem || memsize_parse(mem, &w->mem) < 0)
                 w->mem = 1ull << 30;
         ev_init(&w->poll, warm_poll_cb);
         ev_init(&w->idle, warm_idle_cb);

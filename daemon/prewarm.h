@@ -116,9 +116,5 @@ void prewarm_stop_all(void);
 int prewarm_parse_conn(const unsigned char *buf, size_t len, int *ret_port,
                        char ret_secret[PREWARM_SECRET_MAX + 1]);
 
-/* A JVM memory size ("600m", "1g", "512" = MiB) in bytes.  Returns 0 or
- * -EINVAL. */
-int prewarm_mem_parse(const char *s, unsigned long long *ret);
-
 /* True when a JVM of mem bytes may start with avail bytes available. */
 bool prewarm_mem_ok(unsigned long long avail, unsigned long long mem);

@@ -10,6 +10,7 @@
 #include "pylit.h"
 #include "sparkd_py.h"
 #include "strbuf.h"
+#include "util.h"
 
 /* Variables that every template sees under `sparkd`; a session's own
  * (vars) replace the defaults. */
@@ -22,13 +23,6 @@ static json_t *startup_extra(struct sparkd *d, json_t *vars) {
         return x;
 }
 
-static char *dupf(const char *fmt, const char *a, const char *b) {
-        char *s = NULL;
-        if (asprintf(&s, fmt, a, b) < 0)
-                return NULL;
-        return s;
-}
-
 enum startup_fail startup_render(struct sparkd *d, const char *name, json_t *overrides,
                                  char **ret_code, char **ret_err) {
         return startup_render_ex(d, name, overrides, NULL, NULL, ret_code, ret_err);
@@ -38,11 +32,11 @@ enum startup_fail startup_render_ex(struct sparkd *d, const char *name, json_t *
                                     json_t *vars, json_t *patch, char **ret_code, char **ret_err) {
         const struct cfg_entry *e = cfg_find(d->cfgs, name);
         if (!e) {
-                *ret_err = dupf("no configuration named '%s'%s", name, "");
+                *ret_err = strdupf("no configuration named '%s'", name);
                 return STARTUP_NOT_FOUND;
         }
         if (e->error) {
-                *ret_err = dupf("configuration '%s' has errors: %s", name, e->error);
+                *ret_err = strdupf("configuration '%s' has errors: %s", name, e->error);
                 return STARTUP_INVALID;
         }
         json_t *ctx = NULL;
@@ -122,13 +116,13 @@ static enum startup_fail startup_commit(struct sparkd *d, const char *name, json
                                         const char *code, bool remember, char **ret_err) {
         char *text = startup_file_text(code);
         if (!text) {
-                *ret_err = dupf("%s%s", "out of memory", "");
+                *ret_err = strdup("out of memory");
                 return STARTUP_NOMEM;
         }
         int r = write_file_atomic(d->startup_path, text, strlen(text), 0600);
         free(text);
         if (r < 0) {
-                *ret_err = dupf("cannot write %s: %s", d->startup_path, strerror(-r));
+                *ret_err = strdupf("cannot write %s: %s", d->startup_path, strerror(-r));
                 return STARTUP_IO;
         }
         if (remember)

@@ -19,7 +19,7 @@ warmup_conf = {
     "spark.sql.queryExecutionListeners": "",
     "spark.sql.streaming.streamingQueryListeners": "",
 }
-secure("local[*]", warmup_conf, {})  # noqa: F821 (sparkd_helpers.py)
+secure("local[*]", warmup_conf, {})
 builder = SparkSession.builder.appName("sparkd-warmup")
 for warmup_key, warmup_value in warmup_conf.items():
     builder = builder.config(warmup_key, warmup_value)

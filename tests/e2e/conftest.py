@@ -26,7 +26,8 @@ def pytest_configure(config):
 
 def _precheck():
     if os.geteuid() != 0:
-        pytest.skip("the end-to-end suite creates Unix users and switches uids: run as root")
+        pytest.fail("the end-to-end suite creates Unix users and switches uids: "
+                    "run the tests as root (sudo make test)", pytrace=False)
     for path, what in ((hubenv.CHP, "configurable-http-proxy (cd tests/e2e && npm ci)"),
                        (hubenv.SPARKD, "daemon/sparkd (make)"),
                        (hubenv.SPARKD_LAUNCH, "tools/sparkd-launch (make)"),

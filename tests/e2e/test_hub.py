@@ -7,7 +7,6 @@ import pwd
 import re
 import socket
 import stat
-import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -330,40 +329,6 @@ def check_two_users(hub, users, ua, ub):
         r = hub.user_get(name, "sparkd/api/select", tok)
         assert r.status_code == 200
         assert r.json()["path"].startswith(users[name].pw_dir + "/"), r.json()
-
-
-# spawn time --------------------------------------------------------------
-
-def test_spawn_time_with_and_without_hook(hub, users, e2e_base, artifacts):
-    """Not a timed assertion: measures spawn request → ready, 5 times each,
-    and writes the medians to artifacts/e2e/spawn-times.json."""
-    n = int(os.environ.get("E2E_SPAWN_RUNS", "5"))
-    name = A
-
-    def measure(h):
-        if h.server_state(name) if h.api("GET", f"/users/{name}").status_code == 200 else None:
-            h.stop_server(name)  # start from a stopped server
-            wait_until(lambda: not daemons_of(users[name].pw_uid), 30, what="the daemon to exit")
-        times = []
-        for _ in range(n):
-            times.append(h.spawn(name))
-            h.stop_server(name)
-            wait_until(lambda: not daemons_of(users[name].pw_uid), 30, what="the daemon to exit")
-        return times
-
-    with_hook = measure(hub)
-    plain = hubenv.Hub(e2e_base / "hub-nohook", hook=False).start()
-    try:
-        without = measure(plain)
-    finally:
-        plain.stop()
-        hubenv.save_log(plain, "hub-nohook")
-    result = {"runs": n, "with_hook_s": with_hook, "without_hook_s": without,
-              "median_with_hook_s": statistics.median(with_hook),
-              "median_without_hook_s": statistics.median(without)}
-    (artifacts / "spawn-times.json").write_text(json.dumps(result, indent=1))
-    print(f"\nspawn → ready, median of {n}: with the hook {result['median_with_hook_s']:.2f} s, "
-          f"without {result['median_without_hook_s']:.2f} s")
 
 
 # SimpleLocalProcessSpawner -------------------------------------------------

@@ -1,9 +1,9 @@
 """Fixtures for the hub-side pieces: the hook (imported from hub-hook/), the
 launcher, sparkctl and the systemd units, against the real sparkd.
 
-Tests marked ``needs_sessions`` drive a real kernel through the sessions API;
-they are deselected unless ``--run-sessions`` (or SPARKD_TEST_SESSIONS=1) is
-given, because they need ipykernel and PySpark in the environment."""
+Tests marked ``jvm`` drive a real kernel and Spark through the sessions API
+(ipykernel and PySpark from the .venv); the ASan pass leaves them to the
+normal pass (`-m "not jvm"`)."""
 import importlib.util
 import os
 import shutil
@@ -31,28 +31,6 @@ integration.SPARKD = SPARKD
 Daemon = integration.Daemon
 curl = integration.curl
 SANITIZER_MARKERS = integration.SANITIZER_MARKERS
-
-
-def pytest_addoption(parser):
-    parser.addoption("--run-sessions", action="store_true", default=False,
-                     help="also run the tests marked needs_sessions (real kernels, PySpark)")
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "needs_sessions: drives a real kernel through /api/sessions; "
-        "deselected unless --run-sessions or SPARKD_TEST_SESSIONS=1")
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-sessions") or os.environ.get("SPARKD_TEST_SESSIONS") == "1":
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker("needs_sessions") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
 @pytest.fixture

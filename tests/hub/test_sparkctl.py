@@ -517,8 +517,7 @@ def test_body_until_close_without_content_length(scripted):
 @pytest.fixture
 def kernel(short_tmp):
     """A real ipykernel whose connection file is where the daemon looks."""
-    jupyter_client = pytest.importorskip("jupyter_client")
-    pytest.importorskip("ipykernel")
+    import jupyter_client
     runtime = short_tmp / "jrt"
     runtime.mkdir()
     kid = str(uuid.uuid4())
@@ -532,7 +531,7 @@ def kernel(short_tmp):
     km.shutdown_kernel(now=True)
 
 
-@pytest.mark.needs_sessions
+@pytest.mark.jvm
 def test_start_status_logs_stop_with_a_kernel(hub_daemon_factory, kernel):
     kid, runtime = kernel
     d = hub_daemon_factory(extra_args=["--runtime-dir", str(runtime)]).start()
@@ -559,7 +558,7 @@ def test_start_status_logs_stop_with_a_kernel(hub_daemon_factory, kernel):
     assert re.search(r"^state\s+stopped$", p.stdout, re.M)
 
 
-@pytest.mark.needs_sessions
+@pytest.mark.jvm
 def test_start_failure_exits_1_with_the_message(hub_daemon_factory, kernel, short_tmp):
     kid, runtime = kernel
     admin = short_tmp / "admin"

@@ -97,7 +97,7 @@ def test_simple_local_process_spawner_two_users(short_tmp):
 
 def test_local_process_spawner(short_tmp):
     if os.geteuid() != 0:
-        pytest.skip("LocalProcessSpawner switches to the user's uid: needs root (CI runs as root)")
+        pytest.fail("LocalProcessSpawner switches to the user's uid: run the tests as root (sudo make test)", pytrace=False)
     me = pwd.getpwuid(os.getuid()).pw_name
     s = spawner(LocalProcessSpawner, short_tmp, me)
     runtime = short_tmp / "xdg"

@@ -144,7 +144,7 @@ class UserManager:
 @pytest.fixture
 def user_manager(short_tmp):
     if os.geteuid() != 0:
-        pytest.skip("needs root for unshare --mount (CI runs as root)")
+        pytest.fail("the systemd tests need root for unshare --mount: %s" % "run the tests as root (sudo make test)", pytrace=False)
     assert SYSTEMD, "systemd is not installed"
     m = UserManager(short_tmp)
     try:

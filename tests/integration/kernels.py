@@ -6,7 +6,7 @@ import time
 import uuid
 from pathlib import Path
 
-from jupyter_client import BlockingKernelClient, KernelManager
+from jupyter_client import KernelManager
 
 
 class Kernel:

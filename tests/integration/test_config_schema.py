@@ -15,6 +15,8 @@ SCHEMA = json.loads((ROOT / "configs" / "schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 CASES = re.findall(r"^%%FILE ([^\n]*)\n(.*?)^%%(OK|ERROR)",
                    (ROOT / "tests" / "data" / "configs" / "parse.test").read_text(), re.M | re.S)
+assert CASES and any(r == "OK" for _, _, r in CASES) and any(r == "ERROR" for _, _, r in CASES), \
+    "tests/data/configs/parse.test has no cases: the parametrized tests would not run"
 
 # Refused by sparkd, but not expressible in a schema (or PyYAML, a YAML 1.1
 # reader, sees something else than sparkd's YAML 1.2 core schema).

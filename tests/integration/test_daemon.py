@@ -443,8 +443,9 @@ def test_socket_modes(daemon):
     assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another uid")
 def test_other_uid_refused(daemon):
+    if os.geteuid() != 0:
+        pytest.fail("a client as another uid needs root: run the tests as root (sudo make test)", pytrace=False)
     # Layer 1: the 0700 directory keeps other users out.
     base = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
             "curl", "-sS", "--unix-socket", daemon.sock, "http://sparkd/api/health"]

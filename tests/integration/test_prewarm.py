@@ -1,5 +1,4 @@
 """Pre-warmed driver JVMs (issue 6): real daemon, real ipykernels, real PySpark."""
-import os
 import re
 import shutil
 import signal
@@ -11,7 +10,9 @@ from conftest import ROOT
 from kernels import Kernel, java_children, wait_until
 from test_sessions import start, wait_state
 
-pyspark = pytest.importorskip("pyspark")
+import pyspark  # noqa: F401  (the .venv has it: make venv; a missing one fails loudly)
+
+pytestmark = pytest.mark.jvm
 
 CONFIG = """\
 name: local
@@ -251,7 +252,6 @@ def test_prewarmed_connect_server_is_attached(daemon_factory, tmp_path):
     """`prewarm: true` on a `launch: connect` configuration: the daemon
     starts the Connect server before any click; a start only attaches, the
     server belongs to that session, the next one starts in the background."""
-    pytest.importorskip("grpc")
     d = make_env(daemon_factory, tmp_path, configs={"connect.yaml": CONNECT})
     try:
         pids = lambda: [int(p) for p in CONNECT_READY.findall(d.output())]  # noqa: E731

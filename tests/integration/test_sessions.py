@@ -2,17 +2,17 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 from urllib.parse import urljoin
 
 import pytest
 
-from conftest import curl
 from kernels import Kernel, java_children, wait_until
 
-pyspark = pytest.importorskip("pyspark")
+import pyspark  # the .venv has it (make venv); a missing one fails loudly
+
+pytestmark = pytest.mark.jvm
 
 
 @pytest.fixture
@@ -354,7 +354,6 @@ def test_standalone_ephemeral_two_workers(env):
 
 
 def test_connect_session(env):
-    pytest.importorskip("grpc")
     # work dirs (logs) of 10 clusters that ended long ago: the newest stay
     clusters = env.state / "clusters"
     for i in range(10):

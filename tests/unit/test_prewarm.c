@@ -44,23 +44,6 @@ static void test_parse_conn(void **state) {
 
 static void test_mem(void **state) {
         (void)state;
-        static const struct {
-                const char *in;
-                unsigned long long out;
-        } ok[] = {{"600m", 600ull << 20}, {"1g", 1ull << 30}, {"1G", 1ull << 30}, {"512", 512ull << 20},
-                  {"2gb", 2ull << 30}, {"1024k", 1ull << 20}, {"100b", 100}, {"1t", 1ull << 40}};
-        for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
-                unsigned long long v = 0;
-                assert_int_equal(prewarm_mem_parse(ok[i].in, &v), 0);
-                assert_true(v == ok[i].out);
-        }
-        static const char *const bad[] = {"", "g", "1x", "1gg", "1bb", "-1g", "1 g", "9999999999999999g"};
-        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-                unsigned long long v = 7;
-                assert_int_equal(prewarm_mem_parse(bad[i], &v), -EINVAL);
-                assert_true(v == 7);
-        }
-        assert_int_equal(prewarm_mem_parse(NULL, &(unsigned long long){0}), -EINVAL);
         /* the rule: MemAvailable >= 2 x driver memory + 512 MiB */
         unsigned long long g = 1ull << 30, m = 1ull << 20;
         assert_true(prewarm_mem_ok(2 * g + 512 * m, g));
