@@ -1,4 +1,4 @@
-#include "api.h"
+#include "api_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,9 +15,6 @@
 
 #define API_MAX_SEGMENTS 8
 #define API_XSRF_MAX 512
-
-typedef void api_handler(struct sparkd *d, struct conn *c, const struct http_request *req,
-                         json_t *body, const char *arg, struct api_response *resp);
 
 enum api_arg { ARG_NONE, ARG_NAME, ARG_KERNEL };
 
@@ -38,13 +35,17 @@ json_t *api_error_body(const char *code, const char *fmt, ...) {
         return json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
 }
 
-/* Fills resp with an error. */
-static void api_fail(struct api_response *resp, int status, const char *code, const char *msg) {
+void api_fail(struct api_response *resp, int status, const char *code, const char *fmt, ...) {
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
         resp->status = status;
-        resp->body = api_error_body(code, "%s", msg);
+        resp->body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
 }
 
-static void api_ok(struct api_response *resp, int status, json_t *body) {
+void api_ok(struct api_response *resp, int status, json_t *body) {
         resp->status = body ? status : 500;
         resp->body = body ? body : api_error_body("out_of_memory", "out of memory");
 }
@@ -99,7 +100,7 @@ static void h_health(struct sparkd *d, struct conn *c, const struct http_request
         (void)c;
         (void)req, (void)body, (void)arg;
         api_ok(resp, 200, json_pack("{s:s, s:s, s:I, s:o}", "status", "ok", "version", SPARKD_VERSION,
-                                    "configs", (json_int_t)d->cfgs->n, "prewarm", prewarm_json()));
+                                    "configs", (json_int_t)d->cfgs->n, "prewarm", prewarm_json(d)));
 }
 
 /* One entry of GET /api/configs. */
@@ -160,7 +161,7 @@ static const struct cfg_entry *find_or_404(struct sparkd *d, const char *name,
         if (!e) {
                 char msg[160];
                 snprintf(msg, sizeof msg, "no configuration named '%s'", name);
-                api_fail(resp, 404, "config_not_found", msg);
+                api_fail(resp, 404, "config_not_found", "%s", msg);
         }
         return e;
 }
@@ -194,7 +195,7 @@ void startup_fail_response(int f, char *err, struct api_response *resp) {
                 [STARTUP_IO] = {500, "write_failed"},
                 [STARTUP_NOMEM] = {500, "out_of_memory"},
         };
-        api_fail(resp, map[f].status, map[f].code, err ? err : "out of memory");
+        api_fail(resp, map[f].status, map[f].code, "%s", err ? err : "out of memory");
         free(err);
 }
 
@@ -244,14 +245,14 @@ static void h_config_put(struct sparkd *d, struct conn *c, const struct http_req
         json_t *doc = NULL;
         char *err = NULL;
         if (cfg_validate_json(body, &doc, &err) < 0) {
-                api_fail(resp, 400, "invalid_config", err ? err : "invalid configuration");
+                api_fail(resp, 400, "invalid_config", "%s", err ? err : "invalid configuration");
                 free(err);
                 return;
         }
         int r = cfg_write_user(d->opts.user_config_dir, name, doc, d->cfgs, &err);
         json_decref(doc);
         if (r < 0) {
-                api_fail(resp, r == -EPERM ? 403 : 500, r == -EPERM ? "config_locked" : "write_failed",
+                api_fail(resp, r == -EPERM ? 403 : 500, r == -EPERM ? "config_locked" : "write_failed", "%s",
                          err ? err : strerror(-r));
                 free(err);
                 return;
@@ -259,7 +260,7 @@ static void h_config_put(struct sparkd *d, struct conn *c, const struct http_req
         sparkd_reload(d);
         const struct cfg_entry *e = cfg_find(d->cfgs, name);
         if (e && e->error) {
-                api_fail(resp, 400, "invalid_config", e->error);
+                api_fail(resp, 400, "invalid_config", "%s", e->error);
                 return;
         }
         api_ok(resp, 200, e ? json_deep_copy(e->doc) : json_object());
@@ -280,7 +281,7 @@ static void h_config_delete(struct sparkd *d, struct conn *c, const struct http_
         }
         int r = cfg_delete_user(d->opts.user_config_dir, name);
         if (r < 0) {
-                api_fail(resp, 500, "delete_failed", strerror(-r));
+                api_fail(resp, 500, "delete_failed", "%s", strerror(-r));
                 return;
         }
         sparkd_reload(d);
@@ -331,34 +332,6 @@ static void h_selection(struct sparkd *d, struct conn *c, const struct http_requ
         api_ok(resp, 200, sel);
 }
 
-/* POST /api/sessions */
-static void h_session_start(struct sparkd *d, struct conn *c, const struct http_request *req,
-                            json_t *body, const char *arg, struct api_response *resp) {
-        (void)c, (void)req, (void)arg;
-        session_start(d, body, resp);
-}
-
-/* GET /api/sessions[?wait=&version=] */
-static void h_sessions(struct sparkd *d, struct conn *c, const struct http_request *req,
-                       json_t *body, const char *arg, struct api_response *resp) {
-        (void)body, (void)arg;
-        session_get(d, c, NULL, req->query, resp);
-}
-
-/* GET /api/sessions/ID[?wait=&version=] */
-static void h_session_get(struct sparkd *d, struct conn *c, const struct http_request *req,
-                          json_t *body, const char *id, struct api_response *resp) {
-        (void)body;
-        session_get(d, c, id, req->query, resp);
-}
-
-/* DELETE /api/sessions/ID */
-static void h_session_stop(struct sparkd *d, struct conn *c, const struct http_request *req,
-                           json_t *body, const char *id, struct api_response *resp) {
-        (void)c, (void)req, (void)body;
-        session_stop(d, id, resp);
-}
-
 static const struct api_route routes[] = {
         {"GET", "/api/health", h_health, false, ARG_NONE},
         {"GET", "/api/configs", h_configs, false, ARG_NONE},
@@ -368,7 +341,7 @@ static const struct api_route routes[] = {
         {"POST", "/api/configs/*/render", h_config_render, true, ARG_NAME},
         {"GET", "/api/select", h_selection, false, ARG_NONE},
         {"POST", "/api/select", h_select, true, ARG_NONE},
-        {"GET", "/api/sessions", h_sessions, false, ARG_NONE},
+        {"GET", "/api/sessions", h_session_get, false, ARG_NONE},
         {"POST", "/api/sessions", h_session_start, true, ARG_NONE},
         {"GET", "/api/sessions/*", h_session_get, false, ARG_KERNEL},
         {"DELETE", "/api/sessions/*", h_session_stop, false, ARG_KERNEL},
@@ -442,7 +415,7 @@ static int route_body(const struct http_request *req, json_t **ret, struct api_r
         }
         char err[256];
         if (api_parse_body(req->body, req->body_len, ret, err, sizeof err) < 0) {
-                api_fail(resp, 400, "invalid_json", err);
+                api_fail(resp, 400, "invalid_json", "%s", err);
                 return -EINVAL;
         }
         return 0;
@@ -485,6 +458,7 @@ void api_handle(struct sparkd *d, struct conn *c, const struct http_request *req
         char arg[CFG_NAME_MAX + 64];
         char allow[128] = "";
         for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+                arg[0] = '\0'; /* a route without "*" has no argument */
                 if (!route_match(routes[i].pattern, req->path, arg, sizeof arg))
                         continue;
                 if (!strcmp(routes[i].method, req->method)) {

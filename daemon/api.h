@@ -31,14 +31,26 @@ void api_handle(struct sparkd *d, struct conn *c, const struct http_request *req
 /* An error response body: {"error": {"code": code, "message": message}}. */
 json_t *api_error_body(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Fills resp with an error: status and {"error": {"code", "message"}} (the
+ * one way every handler, the UI proxy's included, answers an error). */
+void api_fail(struct api_response *resp, int status, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* Parses a JSON request body with limits (depth API_MAX_JSON_DEPTH, no
  * duplicate keys, an object at the top).  Returns 0 and the object in
  * *ret, or -EINVAL with a sentence in err (errsz bytes). */
 int api_parse_body(const char *body, size_t len, json_t **ret, char *err, size_t errsz);
 
-/* Fills resp with the status and error code for a startup failure
- * (enum startup_fail from startup.h) and the sentence err, which it frees. */
-void startup_fail_response(int f, char *err, struct api_response *resp);
+
+/* Creates d->waits (long polls) and hooks d->sessions_changed.  Returns 0
+ * or -ENOMEM. */
+int api_waits_init(struct sparkd *d);
+
+/* The daemon stops: every long poll is answered now, new ones at once. */
+void api_waits_shutdown(struct sparkd *d);
+
+/* Frees d->waits (answering any left). */
+void api_waits_free(struct sparkd *d);
 
 /* Frees resp's body and raw text. */
 void api_response_clear(struct api_response *resp);

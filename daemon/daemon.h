@@ -1,4 +1,4 @@
-/* daemon.h — the daemon's state, shared by main.c, server.c and api.c. */
+/* daemon.h — the daemon's state: struct sparkd owns every module's. */
 #pragma once
 #include <ev.h>
 #include <stdbool.h>
@@ -27,6 +27,19 @@ struct sparkd_opts {
         bool verbose;
 };
 
+struct srv;
+struct sessions;
+struct prewarm;
+struct api_waits;
+struct ui_proxies;
+
+/* The daemon: the one owner of every module's state.  Each module keeps
+ * its own behind an opaque pointer here, set up by its init function and
+ * freed by its free function, and every function that needs it takes the
+ * daemon.  Process-wide by nature, and so module-level: the children and
+ * their SIGCHLD (proc.c, cluster.c's list for the exit), the log, the
+ * loaded libraries (dl.c), ZeroMQ's context (kernel.c) and the found
+ * SPARK_HOME (sparkhome.c). */
 struct sparkd {
         struct ev_loop *loop;
         struct sparkd_opts opts;
@@ -35,6 +48,13 @@ struct sparkd {
         char *startup_path; /* IPYTHONDIR/profile_default/startup/99-sparkd.py */
         char *selection_path; /* state_dir/selection.json */
         unsigned long requests; /* served since start */
+        struct srv *srv;              /* server.c: the listener and connections */
+        struct sessions *sessions;    /* session.c */
+        struct prewarm *prewarm;      /* prewarm.c: warm JVMs and Connect servers */
+        struct api_waits *waits;      /* api_sessions.c: long polls */
+        struct ui_proxies *ui;        /* ui.c: proxied Spark UI requests */
+        /* called after every change of a session (set by api_sessions.c) */
+        void (*sessions_changed)(struct sparkd *d);
 };
 
 /* (Re)loads every configuration; on success replaces d->cfgs and returns

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "cluster.h"
 #include "config.h"
 #include "daemon.h"
@@ -339,8 +340,9 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents) {
         struct sparkd *d = w->data;
         log_info("signal %d: stopping", w->signum);
         sdn_notify("STOPPING=1");
+        api_waits_shutdown(d);
         session_shutdown(d);
-        prewarm_stop_all();
+        prewarm_stop_all(d);
         srv_shutdown(d);
 }
 
@@ -383,6 +385,8 @@ static int run(struct sparkd *d) {
         }
         log_info("%zu configurations loaded (default: %s)", d->cfgs->n,
                  d->cfgs->default_name ? d->cfgs->default_name : "none");
+        if (sessions_init(d) < 0 || prewarm_init(d) < 0 || api_waits_init(d) < 0 || ui_init(d) < 0)
+                fatalx("out of memory");
         if (srv_listen(d) < 0)
                 return 1;
         int r = kernel_global_init();
@@ -402,9 +406,10 @@ static int run(struct sparkd *d) {
         prewarm_refresh(d);
         ev_run(d->loop, 0);
         srv_free(d);
-        ui_close_all(d->loop);
-        session_free_all();
-        prewarm_stop_all();
+        ui_free_all(d);
+        api_waits_free(d);
+        sessions_free(d);
+        prewarm_free(d);
         cluster_stop_all_sync(5.0);
         sparkhome_reset();
         proc_stop_all_sync(5.0);

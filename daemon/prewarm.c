@@ -28,6 +28,7 @@ enum wstate { W_COLD, W_STARTING, W_WARMING, W_READY };
 
 /* One configuration that wants a warm JVM, and that JVM when there is one. */
 struct warm {
+        struct prewarm *pw;
         struct warm *next;
         char *config;
         bool connect;           /* a Spark Connect server (launch: connect), not a driver JVM */
@@ -53,20 +54,25 @@ struct warm {
         ev_timer retry;         /* after a failure */
 };
 
-static struct warm *warms;
-static struct sparkd *wd;          /* the daemon (set by refresh) */
-static const char *spark_home;     /* sparkhome.h's, once known */
-static struct sparkhome_wait *discover;
-static bool discover_failed;
-static char problem[512];          /* why nothing can be pre-warmed, for GET /api/health */
-static unsigned long conn_seq;
-static bool shut;                  /* prewarm_stop_all ran: the daemon is stopping */
-static bool warmup_off;            /* a warm-up failed: JVMs are kept ready without it */
-static bool connect_warmup_off;    /* the same for Connect servers (the client may lack grpc) */
-static ev_timer start_delay;       /* after the daemon's start, until PREWARM_START_DELAY */
-static bool start_delay_done;
+/* d->prewarm */
+struct prewarm {
+        struct sparkd *d;
+        struct warm *warms;
+        const char *spark_home;         /* sparkhome.h's, once known */
+        struct sparkhome_wait *discover;
+        bool discover_failed;
+        char problem[512];              /* why nothing can be pre-warmed, for GET /api/health */
+        unsigned long conn_seq;
+        bool shut;                      /* prewarm_stop_all ran: the daemon is stopping */
+        bool warmup_off;                /* a warm-up failed: JVMs are kept ready without it */
+        bool connect_warmup_off;        /* the same for Connect servers (the client may lack grpc) */
+        ev_timer start_delay;           /* after the daemon's start, until PREWARM_START_DELAY */
+        bool start_delay_done;
+        bool synced;                    /* warm_sync ran ... */
+        unsigned long synced_gen;       /* ... for this configuration generation */
+};
 
-static void warm_fill(void);
+static void warm_fill(struct prewarm *pw);
 
 /* ---- pure helpers ---- */
 
@@ -178,11 +184,11 @@ static json_t *warm_props(json_t *spec) {
 /* spark-submit --properties-file PATH [--load-spark-defaults] pyspark-shell
  * (malloc'd strings; Spark >= 4.0 reads spark-defaults.conf too only when
  * told, as it does without a properties file). */
-static int warm_argv(const char *props_path, char ***ret) {
+static int warm_argv(struct prewarm *pw, const char *props_path, char ***ret) {
         char submit[PATH_MAX];
-        if (snprintf(submit, sizeof submit, "%s/bin/spark-submit", spark_home) >= (int)sizeof submit)
+        if (snprintf(submit, sizeof submit, "%s/bin/spark-submit", pw->spark_home) >= (int)sizeof submit)
                 return -ENAMETOOLONG;
-        *ret = sparkhome_major(spark_home) >= 4
+        *ret = sparkhome_major(pw->spark_home) >= 4
                        ? strv_new(5, submit, "--properties-file", props_path, "--load-spark-defaults", "pyspark-shell")
                        : strv_new(4, submit, "--properties-file", props_path, "pyspark-shell");
         return *ret ? 0 : -ENOMEM;
@@ -200,12 +206,12 @@ static int env_dropped(const char *name, size_t len) {
 
 /* The daemon's environment with env applied, the gateway's own variables
  * set (as PySpark sets them; conn_path may be NULL) and SPARK_HOME fixed. */
-static int warm_envp(json_t *env, const char *conn_path, char ***ret) {
+static int warm_envp(struct prewarm *pw, json_t *env, const char *conn_path, char ***ret) {
         json_t *map = env_object(environ, env_dropped);
         if (!map)
                 return -ENOMEM;
         json_object_update(map, env);
-        json_object_set_new(map, "SPARK_HOME", json_string(spark_home));
+        json_object_set_new(map, "SPARK_HOME", json_string(pw->spark_home));
         json_object_set_new(map, "SPARK_LOCAL_IP", json_string("127.0.0.1")); /* the UI's address */
         json_object_set_new(map, "SPARK_CONNECT_MODE", json_string("0"));
         if (conn_path)
@@ -225,16 +231,16 @@ static const char *pin_thread(const json_t *env) {
 
 /* ---- one warm JVM ---- */
 
-static struct warm *warm_find(const char *config) {
-        for (struct warm *w = warms; w; w = w->next)
+static struct warm *warm_find(struct prewarm *pw, const char *config) {
+        for (struct warm *w = pw->warms; w; w = w->next)
                 if (!strcmp(w->config, config))
                         return w;
         return NULL;
 }
 
-static int warm_count(void) {
+static int warm_count(struct prewarm *pw) {
         int n = 0;
-        for (struct warm *w = warms; w; w = w->next)
+        for (struct warm *w = pw->warms; w; w = w->next)
                 n += w->state != W_COLD;
         return n;
 }
@@ -248,8 +254,9 @@ static void warm_drop_props(struct warm *w) {
 
 /* Stops the JVM (if any); the slot becomes cold. */
 static void warm_stop(struct warm *w) {
-        ev_timer_stop(wd->loop, &w->poll);
-        ev_timer_stop(wd->loop, &w->idle);
+        struct prewarm *pw = w->pw;
+        ev_timer_stop(pw->d->loop, &w->poll);
+        ev_timer_stop(pw->d->loop, &w->idle);
         if (w->warmer) {
                 proc_detach(w->warmer);
                 proc_stop(w->warmer, 1);
@@ -273,8 +280,9 @@ static void warm_stop(struct warm *w) {
 }
 
 static struct warm *warm_free(struct warm *w) {
+        struct prewarm *pw = w->pw;
         warm_stop(w);
-        ev_timer_stop(wd->loop, &w->retry);
+        ev_timer_stop(pw->d->loop, &w->retry);
         free(w->config);
         free(w->key);
         json_decref(w->spec);
@@ -284,6 +292,7 @@ static struct warm *warm_free(struct warm *w) {
 
 /* A failure: logged; the next launch waits PREWARM_RETRY from the last. */
 static void warm_failed(struct warm *w, const char *what, const char *detail) {
+        struct prewarm *pw = w->pw;
         log_warnx("prewarm: %s: %s%s%s", w->config, what, detail && *detail ? ": " : "", detail ? detail : "");
         warm_stop(w);
         if (++w->failures >= PREWARM_MAX_FAILURES) {
@@ -291,11 +300,11 @@ static void warm_failed(struct warm *w, const char *what, const char *detail) {
                           w->config, w->failures);
                 w->asleep = true;
         }
-        double wait = w->launched_at + PREWARM_RETRY - ev_now(wd->loop);
-        ev_timer_stop(wd->loop, &w->retry);
+        double wait = w->launched_at + PREWARM_RETRY - ev_now(pw->d->loop);
+        ev_timer_stop(pw->d->loop, &w->retry);
         ev_timer_set(&w->retry, wait > 0 ? wait : 0, 0);
         if (!w->asleep)
-                ev_timer_start(wd->loop, &w->retry);
+                ev_timer_start(pw->d->loop, &w->retry);
 }
 
 /* The last non-empty output line of p (malloc'd), or NULL. */
@@ -327,7 +336,7 @@ static void warm_on_exit(void *data, struct proc *p, int status) {
         w->p = NULL;
         warm_failed(w, what, line);
         free(line);
-        warm_fill();
+        warm_fill(w->pw);
 }
 
 static const struct proc_cbs warm_cbs = {.on_line = warm_on_line, .on_exit = warm_on_exit};
@@ -353,13 +362,14 @@ static int warm_read_conn(struct warm *w) {
 }
 
 static void warm_ready(struct warm *w) {
+        struct prewarm *pw = w->pw;
         w->state = W_READY;
         w->failures = 0;
-        ev_timer_stop(wd->loop, &w->poll);
-        ev_timer_set(&w->idle, wd->opts.prewarm_idle, 0);
-        ev_timer_start(wd->loop, &w->idle);
+        ev_timer_stop(pw->d->loop, &w->poll);
+        ev_timer_set(&w->idle, pw->d->opts.prewarm_idle, 0);
+        ev_timer_start(pw->d->loop, &w->idle);
         log_info("prewarm: %s: %s ready in %.1f s (pid %d)%s", w->config,
-                 w->connect ? "Spark Connect server" : "driver JVM", ev_now(wd->loop) - w->launched_at,
+                 w->connect ? "Spark Connect server" : "driver JVM", ev_now(pw->d->loop) - w->launched_at,
                  (int)w->pid, w->warmer ? " and warmed up" : "");
 }
 
@@ -369,6 +379,7 @@ static int warm_start_warmup(struct warm *w);
 
 static void warm_cl_ready(void *data, const char *url) {
         struct warm *w = data;
+        struct prewarm *pw = w->pw;
         free(w->url);
         w->url = strdup(url);
         if (!w->url) {
@@ -376,28 +387,28 @@ static void warm_cl_ready(void *data, const char *url) {
                 return;
         }
         w->pid = cluster_pid(w->cl);
-        int r = connect_warmup_off ? 0 : warm_start_warmup(w);
-        if (connect_warmup_off || r < 0) {
+        int r = pw->connect_warmup_off ? 0 : warm_start_warmup(w);
+        if (pw->connect_warmup_off || r < 0) {
                 if (r < 0)
                         log_errno(r, "prewarm: %s: cannot start the warm-up", w->config);
                 warm_ready(w);
                 return;
         }
         w->state = W_WARMING; /* the poll timer bounds the warm-up */
-        ev_timer_set(&w->poll, PREWARM_READY_TIMEOUT - (ev_now(wd->loop) - w->launched_at) + 0.01, 0);
-        ev_timer_start(wd->loop, &w->poll);
+        ev_timer_set(&w->poll, PREWARM_READY_TIMEOUT - (ev_now(pw->d->loop) - w->launched_at) + 0.01, 0);
+        ev_timer_start(pw->d->loop, &w->poll);
 }
 
 static void warm_cl_failed(void *data, const char *message) {
         struct warm *w = data;
         warm_failed(w, "the Spark Connect server did not start", message);
-        warm_fill();
+        warm_fill(w->pw);
 }
 
 static void warm_cl_exit(void *data, const char *message) {
         struct warm *w = data;
         warm_failed(w, "the warm Spark Connect server exited", message);
-        warm_fill();
+        warm_fill(w->pw);
 }
 
 static void warm_cl_output(void *data, const char *line) {
@@ -415,8 +426,9 @@ static const struct cluster_cbs warm_cl_cbs = {
  * cold session's launch would, minus the session's UI path (the UI proxy
  * tells Spark its public path per request). */
 static int warm_launch_connect(struct warm *w, const char *dir) {
+        struct prewarm *pw = w->pw;
         char work[PATH_MAX];
-        if (snprintf(work, sizeof work, "%s/connect-%s-%ld-%lu", dir, w->config, (long)getpid(), ++conn_seq) >=
+        if (snprintf(work, sizeof work, "%s/connect-%s-%ld-%lu", dir, w->config, (long)getpid(), ++pw->conn_seq) >=
             (int)sizeof work)
                 return -ENAMETOOLONG;
         json_t *conf = json_deep_copy(json_object_get(w->spec, "conf"));
@@ -426,13 +438,13 @@ static int warm_launch_connect(struct warm *w, const char *dir) {
         }
         struct cluster_spec spec = {
                 .kind = CLUSTER_CONNECT,
-                .spark_home = spark_home,
+                .spark_home = pw->spark_home,
                 .work_dir = work,
                 .conf = conf,
                 .env = json_object_get(w->spec, "env"),
         };
         char *err = NULL;
-        int r = cluster_start(wd->loop, &spec, &warm_cl_cbs, w, &w->cl, &err);
+        int r = cluster_start(pw->d->loop, &spec, &warm_cl_cbs, w, &w->cl, &err);
         json_decref(conf);
         if (r == 0 && (r = cluster_prune_dirs(dir, CLUSTER_KEEP_DIRS)) < 0) {
                 log_errno(r, "prewarm: cannot remove old server directories in %s", dir);
@@ -445,7 +457,7 @@ static int warm_launch_connect(struct warm *w, const char *dir) {
         }
         w->pid = cluster_pid(w->cl);
         w->state = W_STARTING;
-        w->launched_at = ev_now(wd->loop);
+        w->launched_at = ev_now(pw->d->loop);
         log_info("prewarm: %s: starting a Spark Connect server (pid %d)", w->config, (int)w->pid);
         return 0;
 }
@@ -457,6 +469,7 @@ static void warmer_on_line(void *data, struct proc *p, const char *line) {
 
 static void warmer_on_exit(void *data, struct proc *p, int status) {
         struct warm *w = data;
+        struct prewarm *pw = w->pw;
         if (status == 0) {
                 warm_ready(w);
                 w->warmer = NULL;
@@ -470,13 +483,13 @@ static void warmer_on_exit(void *data, struct proc *p, int status) {
                   w->connect ? "Spark Connect servers" : "driver JVMs");
         free(line);
         if (w->connect) { /* the server itself is fine: its first query is slower, that is all */
-                connect_warmup_off = true;
+                pw->connect_warmup_off = true;
                 warm_ready(w);
                 return;
         }
-        warmup_off = true;
+        pw->warmup_off = true;
         warm_stop(w); /* it may hold the warm-up's SparkContext */
-        warm_fill();
+        warm_fill(pw);
 }
 
 static const struct proc_cbs warmer_cbs = {.on_line = warmer_on_line, .on_exit = warmer_on_exit};
@@ -484,6 +497,7 @@ static const struct proc_cbs warmer_cbs = {.on_line = warmer_on_line, .on_exit =
 
 /* Starts the warm-up against w's gateway (its secret in the environment). */
 static int warm_start_warmup(struct warm *w) {
+        struct prewarm *pw = w->pw;
         char **envp = NULL, port[16];
         snprintf(port, sizeof port, "%d", w->port);
         json_t *env = json_deep_copy(json_object_get(w->spec, "env"));
@@ -495,7 +509,7 @@ static int warm_start_warmup(struct warm *w) {
                 json_object_set_new(env, "PYSPARK_GATEWAY_PORT", json_string(port));
                 json_object_set_new(env, "PYSPARK_GATEWAY_SECRET", json_string(w->secret));
         }
-        int r = warm_envp(env, NULL, &envp);
+        int r = warm_envp(pw, env, NULL, &envp);
         json_decref(env);
         /* the helpers, then the warm-up, in one program (no value in it) */
         char *code = r == 0 ? strdupf("%s\n%s", sparkd_py_sparkd_helpers,
@@ -503,7 +517,7 @@ static int warm_start_warmup(struct warm *w) {
                             : NULL;
         char *argv[] = {(char *)sparkhome_python(), "-c", code, NULL};
         if (r == 0)
-                r = code ? proc_spawn(wd->loop, argv, envp, NULL, &warmer_cbs, w, &w->warmer) : -ENOMEM;
+                r = code ? proc_spawn(pw->d->loop, argv, envp, NULL, &warmer_cbs, w, &w->warmer) : -ENOMEM;
         free(code);
         strv_free(envp);
         return r;
@@ -512,6 +526,7 @@ static int warm_start_warmup(struct warm *w) {
 static void warm_poll_cb(struct ev_loop *loop, ev_timer *t, int revents) {
         (void)revents;
         struct warm *w = (struct warm *)((char *)t - offsetof(struct warm, poll));
+        struct prewarm *pw = w->pw;
         int r = w->state == W_STARTING ? warm_read_conn(w) : 0;
         if (r == 0 && ev_now(loop) - w->launched_at < PREWARM_READY_TIMEOUT)
                 return;
@@ -523,11 +538,11 @@ static void warm_poll_cb(struct ev_loop *loop, ev_timer *t, int revents) {
                                                        : "the warm driver JVM did not start in time",
                             line);
                 free(line);
-                warm_fill();
+                warm_fill(pw);
                 return;
         }
-        if (warmup_off || (r = warm_start_warmup(w)) < 0) {
-                if (!warmup_off)
+        if (pw->warmup_off || (r = warm_start_warmup(w)) < 0) {
+                if (!pw->warmup_off)
                         log_errno(r, "prewarm: %s: cannot start the warm-up", w->config);
                 warm_ready(w);
                 return;
@@ -540,32 +555,35 @@ static void warm_poll_cb(struct ev_loop *loop, ev_timer *t, int revents) {
 static void warm_idle_cb(struct ev_loop *loop, ev_timer *t, int revents) {
         (void)loop, (void)revents;
         struct warm *w = (struct warm *)((char *)t - offsetof(struct warm, idle));
+        struct prewarm *pw = w->pw;
         log_info("prewarm: %s: not used for %.0f s: stopping its driver JVM (pid %d)", w->config,
-                 wd->opts.prewarm_idle, (int)w->pid);
+                 pw->d->opts.prewarm_idle, (int)w->pid);
         warm_stop(w);
         w->asleep = true;
 }
 
 static void warm_retry_cb(struct ev_loop *loop, ev_timer *t, int revents) {
-        (void)loop, (void)revents, (void)t;
-        warm_fill();
+        (void)loop, (void)revents;
+        struct warm *w = (struct warm *)((char *)t - offsetof(struct warm, retry));
+        warm_fill(w->pw);
 }
 
 /* Starts w's JVM.  Returns 0 or -errno (logged by the caller). */
 static int warm_launch(struct warm *w) {
+        struct prewarm *pw = w->pw;
         char dir[PATH_MAX];
-        if (snprintf(dir, sizeof dir, "%s/prewarm", wd->opts.state_dir) >= (int)sizeof dir)
+        if (snprintf(dir, sizeof dir, "%s/prewarm", pw->d->opts.state_dir) >= (int)sizeof dir)
                 return -ENAMETOOLONG;
         int r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
         if (w->connect)
                 return warm_launch_connect(w, dir);
-        if (snprintf(w->conn_path, sizeof w->conn_path, "%s/conn-%ld-%lu", dir, (long)getpid(), ++conn_seq) >=
+        if (snprintf(w->conn_path, sizeof w->conn_path, "%s/conn-%ld-%lu", dir, (long)getpid(), ++pw->conn_seq) >=
             (int)sizeof w->conn_path)
                 return -ENAMETOOLONG;
         unlink(w->conn_path);
-        if (snprintf(w->props_path, sizeof w->props_path, "%s/props-%ld-%lu", dir, (long)getpid(), conn_seq) >=
+        if (snprintf(w->props_path, sizeof w->props_path, "%s/props-%ld-%lu", dir, (long)getpid(), pw->conn_seq) >=
             (int)sizeof w->props_path)
                 return -ENAMETOOLONG;
         char **argv = NULL, **envp = NULL;
@@ -573,11 +591,11 @@ static int warm_launch(struct warm *w) {
         r = props ? props_write(w->props_path, props) : -ENOMEM;
         json_decref(props);
         if (r == 0)
-                r = warm_argv(w->props_path, &argv);
+                r = warm_argv(pw, w->props_path, &argv);
         if (r == 0)
-                r = warm_envp(json_object_get(w->spec, "env"), w->conn_path, &envp);
+                r = warm_envp(pw, json_object_get(w->spec, "env"), w->conn_path, &envp);
         if (r == 0)
-                r = proc_spawn_ex(wd->loop, argv, envp, NULL, PROC_STDIN_PIPE, &warm_cbs, w, &w->p);
+                r = proc_spawn_ex(pw->d->loop, argv, envp, NULL, PROC_STDIN_PIPE, &warm_cbs, w, &w->p);
         strv_free(argv);
         strv_free(envp);
         if (r < 0) {
@@ -587,9 +605,9 @@ static int warm_launch(struct warm *w) {
         }
         w->pid = proc_pid(w->p);
         w->state = W_STARTING;
-        w->launched_at = ev_now(wd->loop);
+        w->launched_at = ev_now(pw->d->loop);
         ev_timer_set(&w->poll, PREWARM_POLL, PREWARM_POLL);
-        ev_timer_start(wd->loop, &w->poll);
+        ev_timer_start(pw->d->loop, &w->poll);
         log_info("prewarm: %s: starting a driver JVM (pid %d)", w->config, (int)w->pid);
         return 0;
 }
@@ -610,32 +628,32 @@ static bool warm_mem_ok(struct warm *w) {
 /* ---- SPARK_HOME ---- */
 
 static void found_cb(void *data, const char *home, const char *detail) {
-        (void)data;
-        discover = NULL;
+        struct prewarm *pw = data;
+        pw->discover = NULL;
         if (home) {
-                spark_home = home;
-                warm_fill();
+                pw->spark_home = home;
+                warm_fill(pw);
                 return;
         }
-        snprintf(problem, sizeof problem, "no Spark found by %s -c 'import pyspark' (%s); set SPARK_HOME or "
+        snprintf(pw->problem, sizeof pw->problem, "no Spark found by %s -c 'import pyspark' (%s); set SPARK_HOME or "
                  "SPARKD_PYTHON", sparkhome_python(), detail && *detail ? detail : "no output");
-        log_warnx("prewarm: %s: no driver is kept ready until the configurations are reloaded", problem);
-        discover_failed = true;
+        log_warnx("prewarm: %s: no driver is kept ready until the configurations are reloaded", pw->problem);
+        pw->discover_failed = true;
 }
 
 /* True when SPARK_HOME is known; else starts looking (once). */
-static bool spark_home_known(void) {
-        spark_home = sparkhome_known(wd->opts.spark_home);
-        if (spark_home) {
-                problem[0] = '\0';
+static bool spark_home_known(struct prewarm *pw) {
+        pw->spark_home = sparkhome_known(pw->d->opts.spark_home);
+        if (pw->spark_home) {
+                pw->problem[0] = '\0';
                 return true;
         }
-        if (discover || discover_failed)
+        if (pw->discover || pw->discover_failed)
                 return false;
-        int r = sparkhome_find(wd->loop, found_cb, NULL, &discover);
+        int r = sparkhome_find(pw->d->loop, found_cb, pw, &pw->discover);
         if (r < 0) {
                 log_errno(r, "prewarm: cannot run %s to find Spark", sparkhome_python());
-                discover_failed = true;
+                pw->discover_failed = true;
         }
         return false;
 }
@@ -644,26 +662,26 @@ static bool spark_home_known(void) {
 
 /* Starts what is missing, within the cap, the memory rule and the retry
  * pacing. */
-static void warm_fill(void) {
-        if (!wd || shut || wd->opts.prewarm_max == 0 || ev_is_active(&start_delay))
+static void warm_fill(struct prewarm *pw) {
+        if (pw->shut || pw->d->opts.prewarm_max == 0 || ev_is_active(&pw->start_delay))
                 return;
-        int n = warm_count();
-        for (struct warm *w = warms; w && n < (int)wd->opts.prewarm_max; w = w->next) {
+        int n = warm_count(pw);
+        for (struct warm *w = pw->warms; w && n < (int)pw->d->opts.prewarm_max; w = w->next) {
                 if (w->state != W_COLD || w->asleep || ev_is_active(&w->retry))
                         continue;
-                double wait = w->failures ? w->launched_at + PREWARM_RETRY - ev_now(wd->loop) : 0;
+                double wait = w->failures ? w->launched_at + PREWARM_RETRY - ev_now(pw->d->loop) : 0;
                 if (wait > 0) {
                         ev_timer_set(&w->retry, wait, 0);
-                        ev_timer_start(wd->loop, &w->retry);
+                        ev_timer_start(pw->d->loop, &w->retry);
                         continue;
                 }
-                if (!spark_home_known())
+                if (!spark_home_known(pw))
                         return; /* discovery calls back */
                 if (!warm_mem_ok(w))
                         continue;
                 int r = warm_launch(w);
                 if (r < 0) {
-                        w->launched_at = ev_now(wd->loop);
+                        w->launched_at = ev_now(pw->d->loop);
                         warm_failed(w, "cannot start a driver JVM", strerror(-r));
                         continue;
                 }
@@ -672,10 +690,11 @@ static void warm_fill(void) {
         }
 }
 
-static struct warm *warm_new(const struct cfg_entry *e, json_t *spec, char *key) {
+static struct warm *warm_new(struct prewarm *pw, const struct cfg_entry *e, json_t *spec, char *key) {
         struct warm *w = calloc(1, sizeof *w);
         if (!w)
                 return NULL;
+        w->pw = pw;
         w->config = strdup(e->name);
         w->connect = json_is_true(json_object_get(spec, "connect"));
         w->spec = spec;
@@ -694,16 +713,16 @@ static struct warm *warm_new(const struct cfg_entry *e, json_t *spec, char *key)
 }
 
 /* Updates (or creates) the slot of e; returns it, detached from the list. */
-static struct warm *warm_update(const struct cfg_entry *e) {
+static struct warm *warm_update(struct prewarm *pw, const struct cfg_entry *e) {
         json_t *spec = spec_of(e);
         char *key = key_of(spec);
         if (!key) {
                 json_decref(spec);
                 return NULL;
         }
-        struct warm *w = warm_find(e->name);
+        struct warm *w = warm_find(pw, e->name);
         if (w) {
-                for (struct warm **pp = &warms; *pp; pp = &(*pp)->next)
+                for (struct warm **pp = &pw->warms; *pp; pp = &(*pp)->next)
                         if (*pp == w) {
                                 *pp = w->next;
                                 break;
@@ -718,7 +737,7 @@ static struct warm *warm_update(const struct cfg_entry *e) {
                          w->connect ? "Spark Connect server" : "driver JVM");
                 w = warm_free(w);
         }
-        w = warm_new(e, spec, key);
+        w = warm_new(pw, e, spec, key);
         if (!w) {
                 json_decref(spec);
                 free(key);
@@ -729,13 +748,11 @@ static struct warm *warm_update(const struct cfg_entry *e) {
 /* Makes the slots follow d's configurations: new ones, changed ones
  * replaced, unwanted ones stopped. */
 static void warm_sync(struct sparkd *d) {
-        static unsigned long synced_gen;
-        static bool synced;
-        wd = d;
-        if (shut || (synced && synced_gen == d->cfg_generation))
+        struct prewarm *pw = d->prewarm;
+        if (pw->shut || (pw->synced && pw->synced_gen == d->cfg_generation))
                 return; /* every change of the set is a reload (a new generation) */
-        synced = true;
-        synced_gen = d->cfg_generation;
+        pw->synced = true;
+        pw->synced_gen = d->cfg_generation;
         struct warm *list = NULL, **tail = &list;
         const struct cfg_set *s = d->cfgs;
         /* the default configuration first: it gets a JVM when the cap is reached */
@@ -745,49 +762,51 @@ static void warm_sync(struct sparkd *d) {
                         bool is_def = s->default_name && !strcmp(s->default_name, e->name);
                         if (is_def != (pass == 0) || !wanted(e))
                                 continue;
-                        struct warm *w = warm_update(e);
+                        struct warm *w = warm_update(pw, e);
                         if (w) {
                                 *tail = w;
                                 tail = &w->next;
                         }
                 }
-        while (warms) { /* no longer wanted */
-                struct warm *w = warms;
-                warms = w->next;
+        while (pw->warms) { /* no longer wanted */
+                struct warm *w = pw->warms;
+                pw->warms = w->next;
                 if (w->state != W_COLD)
                         log_info("prewarm: %s: no longer pre-warmed: stopping its driver JVM", w->config);
                 warm_free(w);
         }
-        warms = list;
+        pw->warms = list;
 }
 
 static void start_delay_cb(struct ev_loop *loop, ev_timer *t, int revents) {
-        (void)loop, (void)t, (void)revents;
-        warm_fill();
+        (void)loop, (void)revents;
+        warm_fill((struct prewarm *)((char *)t - offsetof(struct prewarm, start_delay)));
 }
 
 void prewarm_refresh(struct sparkd *d) {
-        discover_failed = false;
+        struct prewarm *pw = d->prewarm;
+        pw->discover_failed = false;
         warm_sync(d);
-        if (!start_delay_done) {
+        if (!pw->start_delay_done) {
                 /* the daemon starts with the user's server: let the server
                  * have the cores first (the first user activity ends the
                  * wait early, see prewarm_touch) */
-                start_delay_done = true;
-                if (PREWARM_START_DELAY > 0 && warms) {
-                        ev_timer_init(&start_delay, start_delay_cb, PREWARM_START_DELAY, 0);
-                        ev_timer_start(d->loop, &start_delay);
+                pw->start_delay_done = true;
+                if (PREWARM_START_DELAY > 0 && pw->warms) {
+                        ev_timer_init(&pw->start_delay, start_delay_cb, PREWARM_START_DELAY, 0);
+                        ev_timer_start(d->loop, &pw->start_delay);
                         log_debug("prewarm: first launch in %.0f s or at the first user activity",
                                   PREWARM_START_DELAY);
                 }
         }
-        warm_fill();
+        warm_fill(pw);
 }
 
 void prewarm_touch(struct sparkd *d) {
+        struct prewarm *pw = d->prewarm;
         warm_sync(d); /* configurations may have changed through the API */
-        ev_timer_stop(d->loop, &start_delay);
-        for (struct warm *w = warms; w; w = w->next) {
+        ev_timer_stop(d->loop, &pw->start_delay);
+        for (struct warm *w = pw->warms; w; w = w->next) {
                 if (w->asleep && w->failures >= PREWARM_MAX_FAILURES)
                         w->failures = PREWARM_MAX_FAILURES - 1; /* one more try */
                 w->asleep = false;
@@ -797,7 +816,7 @@ void prewarm_touch(struct sparkd *d) {
                         ev_timer_start(d->loop, &w->idle);
                 }
         }
-        warm_fill();
+        warm_fill(pw);
 }
 
 /* True when overrides change a JVM-level property of e's configuration. */
@@ -820,10 +839,11 @@ static bool overrides_jvm(json_t *conf, json_t *overrides) {
 /* The ready warm slot of e of the given kind, unless overrides change a
  * JVM-level property; NULL otherwise. */
 static struct warm *warm_takeable(struct sparkd *d, const struct cfg_entry *e, json_t *overrides, bool connect) {
-        if (shut)
+        struct prewarm *pw = d->prewarm;
+        if (pw->shut)
                 return NULL;
         warm_sync(d); /* a configuration changed since its JVM started: not that one */
-        struct warm *w = warm_find(e->name);
+        struct warm *w = warm_find(pw, e->name);
         if (!w || w->connect != connect || w->state != W_READY || !(connect ? w->cl && w->url : w->p != NULL))
                 return NULL;
         if (overrides && overrides_jvm(json_object_get(w->spec, "conf"), overrides)) {
@@ -849,7 +869,7 @@ struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *o
                           const struct proc_cbs *cbs, void *data, json_t **ret_handover) {
         struct warm *w = warm_takeable(d, e, overrides, false);
         json_t *h = w ? json_pack("{s:i, s:s, s:i, s:s, s:s}", "port", w->port, "secret", w->secret, "pid",
-                                  (int)w->pid, "spark_home", spark_home, "pin_thread",
+                                  (int)w->pid, "spark_home", d->prewarm->spark_home, "pin_thread",
                                   pin_thread(json_object_get(w->spec, "env")))
                       : NULL;
         if (!h)
@@ -876,9 +896,10 @@ struct cluster *prewarm_take_connect(struct sparkd *d, const struct cfg_entry *e
         return c;
 }
 
-json_t *prewarm_json(void) {
+json_t *prewarm_json(struct sparkd *d) {
+        struct prewarm *pw = d->prewarm;
         json_t *arr = json_array();
-        for (struct warm *w = warms; w; w = w->next) {
+        for (struct warm *w = pw->warms; w; w = w->next) {
                 const char *st = w->state == W_READY      ? "ready"
                                  : w->state == W_STARTING ? "starting"
                                  : w->state == W_WARMING  ? "warming"
@@ -889,20 +910,37 @@ json_t *prewarm_json(void) {
                                                      w->state != W_COLD && w->pid > 0 ? json_integer(w->pid)
                                                                                       : json_null()));
         }
-        return json_pack("{s:i, s:f, s:o, s:s?, s:s?}", "max", wd ? (int)wd->opts.prewarm_max : 0, "idle",
-                         wd ? wd->opts.prewarm_idle : 0.0, "jvms", arr, "spark_home", spark_home, "error",
-                         discover_failed && problem[0] ? problem : NULL);
+        return json_pack("{s:i, s:f, s:o, s:s?, s:s?}", "max", (int)d->opts.prewarm_max, "idle",
+                         d->opts.prewarm_idle, "jvms", arr, "spark_home", pw->spark_home, "error",
+                         pw->discover_failed && pw->problem[0] ? pw->problem : NULL);
 }
 
-void prewarm_stop_all(void) {
-        shut = true;
-        if (wd)
-                ev_timer_stop(wd->loop, &start_delay);
-        while (warms) {
-                struct warm *w = warms;
-                warms = w->next;
+int prewarm_init(struct sparkd *d) {
+        struct prewarm *pw = d->prewarm = calloc(1, sizeof *d->prewarm);
+        if (!pw)
+                return -ENOMEM;
+        pw->d = d;
+        ev_init(&pw->start_delay, start_delay_cb); /* stopped before it ever starts: harmless */
+        return 0;
+}
+
+void prewarm_stop_all(struct sparkd *d) {
+        struct prewarm *pw = d->prewarm;
+        if (!pw)
+                return;
+        pw->shut = true;
+        ev_timer_stop(d->loop, &pw->start_delay);
+        while (pw->warms) {
+                struct warm *w = pw->warms;
+                pw->warms = w->next;
                 warm_free(w);
         }
-        discover = sparkhome_cancel(discover);
-        spark_home = NULL;
+        pw->discover = sparkhome_cancel(pw->discover);
+        pw->spark_home = NULL;
+}
+
+void prewarm_free(struct sparkd *d) {
+        prewarm_stop_all(d);
+        free(d->prewarm);
+        d->prewarm = NULL;
 }

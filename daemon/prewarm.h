@@ -67,6 +67,10 @@
 #endif
 #define PREWARM_SECRET_MAX    256   /* bytes of the gateway's secret */
 
+/* Creates d->prewarm (nothing starts until prewarm_refresh).  Returns 0
+ * or -ENOMEM. */
+int prewarm_init(struct sparkd *d);
+
 /* After the configurations were (re)loaded (start-up, SIGHUP): starts the
  * missing warm JVMs, replaces those whose configuration changed and stops
  * those no longer wanted. */
@@ -102,11 +106,14 @@ struct cluster *prewarm_take_connect(struct sparkd *d, const struct cfg_entry *e
 /* {"max", "idle", "jvms": [{"config", "kind": "driver"|"connect", "state":
  * "starting"|"warming"|"ready"|"idle"|"waiting", "pid" (or null)}]} for
  * GET /api/health. */
-json_t *prewarm_json(void);
+json_t *prewarm_json(struct sparkd *d);
 
-/* At daemon exit (after the loop): stops every warm JVM (SIGTERM; reaped
- * by proc_stop_all_sync) and frees everything.  Idempotent. */
-void prewarm_stop_all(void);
+/* The daemon stops: every warm JVM is stopped (SIGTERM; reaped by
+ * proc_stop_all_sync) and none starts again.  Idempotent. */
+void prewarm_stop_all(struct sparkd *d);
+
+/* Frees d->prewarm (after the loop; stops what still runs). */
+void prewarm_free(struct sparkd *d);
 
 /* Pure helpers, exposed for the unit tests. */
 

@@ -52,6 +52,8 @@ struct conn {
         size_t out_len, out_off;
         bool close_after;  /* close once out is written */
         bool deferred;     /* a handler will answer with srv_reply */
+        void (*on_hangup)(void *data); /* while deferred: the client went away */
+        void *hangup_data;
         bool keep_alive;   /* of the deferred request */
         bool continued;    /* "100 Continue" sent for the current request */
         bool over_cap;     /* opened past max_connections: answered 503 */
@@ -61,7 +63,8 @@ struct conn {
         struct conn *prev, *next;
 };
 
-static struct {
+/* d->srv */
+struct srv {
         int fd;
         bool owned;        /* created by us (not systemd's): unlink at exit */
         int spare_fd;      /* kept open so EMFILE can still be answered */
@@ -74,12 +77,11 @@ static struct {
         unsigned n_over;   /*   over the cap, not lingering */
         unsigned n_lingering;
         unsigned next_id;
-} srv = {.fd = -1, .spare_fd = -1};
+};
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-unsigned srv_connections(void) { return srv.n_conns; }
 
 /* Ensures dir exists, is ours and is 0700.  Returns 0 or -errno. */
 static int srv_private_dir(const char *dir) {
@@ -160,27 +162,31 @@ static int srv_bind(const char *path) {
 }
 
 int srv_listen(struct sparkd *d) {
+        struct srv *srv = d->srv = calloc(1, sizeof *d->srv);
+        if (!srv)
+                return log_errno(-ENOMEM, "the listener");
+        srv->fd = srv->spare_fd = -1;
         int n = sdn_listen_fds();
         if (n < 0)
                 log_warnx("ignoring a malformed LISTEN_FDS/LISTEN_PID from the environment");
         if (n > 1)
                 log_warnx("systemd passed %d sockets; using the first", n);
         if (n >= 1) {
-                srv.fd = SDN_LISTEN_FDS_START;
-                srv.owned = false;
-                int fl = fcntl(srv.fd, F_GETFL);
-                if (fl < 0 || fcntl(srv.fd, F_SETFL, fl | O_NONBLOCK) < 0)
+                srv->fd = SDN_LISTEN_FDS_START;
+                srv->owned = false;
+                int fl = fcntl(srv->fd, F_GETFL);
+                if (fl < 0 || fcntl(srv->fd, F_SETFL, fl | O_NONBLOCK) < 0)
                         return log_errno(-errno, "socket from systemd");
                 log_info("listening on the socket passed by systemd");
         } else {
                 int fd = srv_bind(d->opts.socket_path);
                 if (fd < 0)
                         return fd;
-                srv.fd = fd;
-                srv.owned = true;
+                srv->fd = fd;
+                srv->owned = true;
                 log_info("listening on %s", d->opts.socket_path);
         }
-        srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         return 0;
 }
 
@@ -190,9 +196,13 @@ static unsigned srv_ceiling(const struct sparkd *d) {
         return d->opts.max_connections + SRV_CEILING_SLACK;
 }
 
-/* Unlinks the conn and frees it with its watchers stopped. */
+/* Unlinks the conn and frees it with its watchers stopped; a handler
+ * waiting to answer it hears of it first. */
 static void conn_close(struct conn *c) {
+        struct srv *srv = c->d->srv;
         struct sparkd *d = c->d;
+        if (c->deferred && c->on_hangup)
+                c->on_hangup(c->hangup_data);
         struct ev_loop *loop = d->loop;
         ev_io_stop(loop, &c->io);
         ev_timer_stop(loop, &c->timer);
@@ -201,27 +211,27 @@ static void conn_close(struct conn *c) {
         if (c->prev)
                 c->prev->next = c->next;
         else
-                srv.conns = c->next;
+                srv->conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        srv.n_conns--;
+        srv->n_conns--;
         if (c->lingering)
-                srv.n_lingering--;
+                srv->n_lingering--;
         else if (c->over_cap)
-                srv.n_over--;
+                srv->n_over--;
         free(c->in);
         free(c->out);
         free(c);
-        if (srv.stopping && srv.n_conns == 0)
+        if (srv->stopping && srv->n_conns == 0)
                 ev_break(loop, EVBREAK_ALL);
-        if (srv.paused && !srv.stopping && srv.n_conns < srv_ceiling(d) - SRV_CEILING_SLACK / 2) {
-                srv.paused = false;
-                ev_io_start(loop, &srv.io);
+        if (srv->paused && !srv->stopping && srv->n_conns < srv_ceiling(d) - SRV_CEILING_SLACK / 2) {
+                srv->paused = false;
+                ev_io_start(loop, &srv->io);
         }
 }
 
 /* Connections served (neither over the cap nor closing). */
-static unsigned srv_active(void) { return srv.n_conns - srv.n_over - srv.n_lingering; }
+static unsigned srv_active(const struct srv *srv) { return srv->n_conns - srv->n_over - srv->n_lingering; }
 
 /* Switches the io watcher between reading and writing. */
 static void conn_watch(struct conn *c, int events) {
@@ -238,13 +248,14 @@ static void conn_watch(struct conn *c, int events) {
  * close it.  Also how an idle connection is closed to make room: a
  * request crossing the close then meets an end of file, not a reset. */
 static void conn_linger(struct conn *c) {
+        struct srv *srv = c->d->srv;
         if (shutdown(c->fd, SHUT_WR) < 0) {
                 conn_close(c); /* the client is gone */
                 return;
         }
         if (c->over_cap)
-                srv.n_over--;
-        srv.n_lingering++;
+                srv->n_over--;
+        srv->n_lingering++;
         c->lingering = true;
         free(c->in);
         c->in = NULL;
@@ -268,11 +279,12 @@ static void conn_drain(struct conn *c) {
 
 /* Queues a complete response and starts writing it. */
 static void conn_send(struct conn *c, char *data, size_t len, bool close_after) {
+        struct srv *srv = c->d->srv;
         free(c->out);
         c->out = data;
         c->out_len = len;
         c->out_off = 0;
-        c->close_after = close_after || srv.stopping;
+        c->close_after = close_after || srv->stopping;
         conn_watch(c, EV_WRITE);
 }
 
@@ -312,6 +324,7 @@ static void conn_log_request(struct conn *c, const struct http_request *req, int
 /* Tries to parse and answer one request from the input buffer.  Returns
  * true when a response was queued (or the conn closed). */
 static bool conn_process(struct conn *c) {
+        struct srv *srv = c->d->srv;
         static struct http_request req; /* large; the loop is single-threaded */
         const char *err = NULL;
         int n = http_parse(c->in, c->in_len, &req, &err);
@@ -329,15 +342,13 @@ static bool conn_process(struct conn *c) {
         if (resp.status == API_DETACHED)
                 return true; /* c is gone */
         conn_log_request(c, &req, resp.status);
-        bool keep = req.keep_alive && !srv.stopping;
+        bool keep = req.keep_alive && !srv->stopping;
         memmove(c->in, c->in + n, c->in_len - (size_t)n);
         c->in_len -= (size_t)n;
         c->request_start = c->in_len ? ev_now(d->loop) : 0;
         c->continued = false;
-        if (resp.status == API_DEFERRED) {
-                c->deferred = true;
+        if (resp.status == API_DEFERRED) { /* srv_defer ran: keep reading, for a hang-up */
                 c->keep_alive = keep;
-                ev_io_stop(d->loop, &c->io);
                 ev_timer_stop(d->loop, &c->timer);
                 return true;
         }
@@ -387,6 +398,10 @@ static void conn_read(struct conn *c) {
                 size_t cap = c->in_cap ? c->in_cap * 2 : SRV_READ_CHUNK * 2;
                 if (cap > SRV_MAX_INPUT)
                         cap = SRV_MAX_INPUT;
+                if (cap <= c->in_len && c->deferred) { /* a flood behind a long poll */
+                        conn_close(c);
+                        return;
+                }
                 if (cap <= c->in_len) {
                         conn_fail(c, 413, "body_too_large", "the request is too large");
                         return;
@@ -409,6 +424,8 @@ static void conn_read(struct conn *c) {
         if (c->in_len == 0)
                 c->request_start = ev_now(c->d->loop);
         c->in_len += (size_t)n;
+        if (c->deferred) /* kept for after the answer (a pipelined request) */
+                return;
         if (c->over_cap) {
                 /* the 503 answers the request once its head is in; its
                  * deadline is not extended (conn_timer_cb answers then) */
@@ -454,9 +471,17 @@ static void conn_write(struct conn *c) {
                 conn_process(c);
 }
 
+void srv_defer(struct conn *c, void (*on_hangup)(void *data), void *data) {
+        c->deferred = true;
+        c->on_hangup = on_hangup;
+        c->hangup_data = data;
+}
+
 void srv_reply(struct conn *c, struct api_response *resp) {
+        struct srv *srv = c->d->srv;
         c->deferred = false;
-        bool keep = c->keep_alive && !srv.stopping;
+        c->on_hangup = NULL;
+        bool keep = c->keep_alive && !srv->stopping;
         size_t len;
         char *data = api_serialize(resp, keep, &len);
         api_response_clear(resp);
@@ -522,19 +547,20 @@ static long peer_uid(int fd) {
 }
 
 /* Accepts when EMFILE: frees the spare fd, accepts and closes at once. */
-static void srv_shed(void) {
-        if (srv.spare_fd < 0)
+static void srv_shed(struct srv *srv) {
+        if (srv->spare_fd < 0)
                 return;
-        close(srv.spare_fd);
-        int fd = accept4(srv.fd, NULL, NULL, SOCK_CLOEXEC);
+        close(srv->spare_fd);
+        int fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0)
                 close(fd);
-        srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         log_warnx("out of file descriptors: a connection was refused");
 }
 
 /* Makes the conn of an accepted socket (closed when out of memory). */
 static struct conn *conn_new(struct sparkd *d, int fd, bool over_cap) {
+        struct srv *srv = d->srv;
         struct conn *c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
@@ -543,14 +569,14 @@ static struct conn *conn_new(struct sparkd *d, int fd, bool over_cap) {
         c->fd = fd;
         c->d = d;
         c->over_cap = over_cap;
-        c->id = ++srv.next_id;
+        c->id = ++srv->next_id;
         c->idle_since = ev_now(d->loop);
-        c->next = srv.conns;
-        if (srv.conns)
-                srv.conns->prev = c;
-        srv.conns = c;
-        srv.n_conns++;
-        srv.n_over += over_cap;
+        c->next = srv->conns;
+        if (srv->conns)
+                srv->conns->prev = c;
+        srv->conns = c;
+        srv->n_conns++;
+        srv->n_over += over_cap;
         ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
         ev_io_start(d->loop, &c->io);
         double t = d->opts.idle_timeout < d->opts.request_timeout ? d->opts.idle_timeout
@@ -563,9 +589,9 @@ static struct conn *conn_new(struct sparkd *d, int fd, bool over_cap) {
 /* The served connection idle the longest (the oldest of equals), for at
  * least SRV_IDLE_MIN: no request in progress or pending in its socket, no
  * output, no deferred answer (a long poll).  NULL when there is none. */
-static struct conn *srv_longest_idle(ev_tstamp now) {
+static struct conn *srv_longest_idle(struct srv *srv, ev_tstamp now) {
         struct conn *best = NULL;
-        for (struct conn *c = srv.conns; c; c = c->next) { /* newest first */
+        for (struct conn *c = srv->conns; c; c = c->next) { /* newest first */
                 if (c->lingering || c->over_cap || c->deferred || c->out || c->in_len)
                         continue;
                 if (now - c->idle_since < SRV_IDLE_MIN)
@@ -584,34 +610,36 @@ static struct conn *srv_longest_idle(ev_tstamp now) {
  * the longest; without one, answers 503 (after the head, or at once past
  * SRV_OVER_CAP_SLACK of them). */
 static void srv_admit(struct sparkd *d, int fd) {
+        struct srv *srv = d->srv;
         unsigned max = d->opts.max_connections;
-        struct conn *idle = srv_active() >= max ? srv_longest_idle(ev_now(d->loop)) : NULL;
+        struct conn *idle = srv_active(srv) >= max ? srv_longest_idle(srv, ev_now(d->loop)) : NULL;
         if (idle) {
                 log_debug("conn %u: idle, closed to make room (limit %u)", idle->id, max);
                 conn_linger(idle);
         }
-        bool over = srv_active() >= max;
-        if (over && srv.n_over == 0)
+        bool over = srv_active(srv) >= max;
+        if (over && srv->n_over == 0)
                 log_warnx("connection limit (%u) reached: new connections are answered 503", max);
         struct conn *c = conn_new(d, fd, over);
-        if (c && over && srv.n_over > SRV_OVER_CAP_SLACK)
+        if (c && over && srv->n_over > SRV_OVER_CAP_SLACK)
                 conn_refuse(c);
 }
 
 static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
         (void)revents;
         struct sparkd *d = w->data;
+        struct srv *srv = d->srv;
         for (int i = 0; i < 16; i++) {
-                if (srv.n_conns >= srv_ceiling(d)) {
-                        log_warnx("%u connections open: not accepting for a moment", srv.n_conns);
-                        ev_io_stop(loop, &srv.io);
-                        srv.paused = true;
+                if (srv->n_conns >= srv_ceiling(d)) {
+                        log_warnx("%u connections open: not accepting for a moment", srv->n_conns);
+                        ev_io_stop(loop, &srv->io);
+                        srv->paused = true;
                         return;
                 }
-                int fd = accept4(srv.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                int fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
                         if (errno == EMFILE || errno == ENFILE)
-                                srv_shed();
+                                srv_shed(srv);
                         else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                                 log_warn("accept");
                         return;
@@ -628,54 +656,61 @@ static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
 }
 
 void srv_start(struct sparkd *d) {
-        ev_io_init(&srv.io, srv_accept_cb, srv.fd, EV_READ);
-        srv.io.data = d;
-        ev_io_start(d->loop, &srv.io);
+        struct srv *srv = d->srv;
+        ev_io_init(&srv->io, srv_accept_cb, srv->fd, EV_READ);
+        srv->io.data = d;
+        ev_io_start(d->loop, &srv->io);
 }
 
 static void srv_unlink(struct sparkd *d) {
-        if (srv.owned && d->opts.socket_path) {
+        struct srv *srv = d->srv;
+        if (srv->owned && d->opts.socket_path) {
                 unlink(d->opts.socket_path);
-                srv.owned = false;
+                srv->owned = false;
         }
 }
 
 static void srv_grace_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        (void)w;
         (void)revents;
-        log_warnx("%u connection(s) still open after %.0f s; closing them", srv.n_conns,
+        struct srv *srv = (struct srv *)((char *)w - offsetof(struct srv, grace));
+        log_warnx("%u connection(s) still open after %.0f s; closing them", srv->n_conns,
                   SRV_SHUTDOWN_GRACE);
         ev_break(loop, EVBREAK_ALL);
 }
 
 void srv_shutdown(struct sparkd *d) {
-        if (srv.stopping)
+        struct srv *srv = d->srv;
+        if (srv->stopping)
                 return;
-        srv.stopping = true;
-        ev_io_stop(d->loop, &srv.io);
+        srv->stopping = true;
+        ev_io_stop(d->loop, &srv->io);
         srv_unlink(d);
-        for (struct conn *c = srv.conns, *next; c; c = next) {
+        for (struct conn *c = srv->conns, *next; c; c = next) {
                 next = c->next;
                 if (!c->out && c->in_len == 0 && !c->deferred && !c->lingering)
                         conn_close(c);
         }
-        if (srv.n_conns == 0) {
+        if (srv->n_conns == 0) {
                 ev_break(d->loop, EVBREAK_ALL);
                 return;
         }
-        ev_timer_init(&srv.grace, srv_grace_cb, SRV_SHUTDOWN_GRACE, 0.);
-        ev_timer_start(d->loop, &srv.grace);
+        ev_timer_init(&srv->grace, srv_grace_cb, SRV_SHUTDOWN_GRACE, 0.);
+        ev_timer_start(d->loop, &srv->grace);
 }
 
 void srv_free(struct sparkd *d) {
-        while (srv.conns)
-                conn_close(srv.conns);
-        ev_timer_stop(d->loop, &srv.grace);
-        ev_io_stop(d->loop, &srv.io);
-        if (srv.fd >= 0 && srv.owned)
-                close(srv.fd);
+        struct srv *srv = d->srv;
+        if (!srv)
+                return;
+        while (srv->conns)
+                conn_close(srv->conns);
+        ev_timer_stop(d->loop, &srv->grace);
+        ev_io_stop(d->loop, &srv->io);
+        if (srv->fd >= 0 && srv->owned)
+                close(srv->fd);
         srv_unlink(d);
-        if (srv.spare_fd >= 0)
-                close(srv.spare_fd);
-        srv.fd = srv.spare_fd = -1;
+        if (srv->spare_fd >= 0)
+                close(srv->spare_fd);
+        free(srv);
+        d->srv = NULL;
 }

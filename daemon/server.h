@@ -12,7 +12,7 @@
 
 #include "daemon.h"
 
-/* Takes the listening socket: the one systemd passed (LISTEN_FDS), else a
+/* Creates d->srv and takes the listening socket: the one systemd passed (LISTEN_FDS), else a
  * new one at d->opts.socket_path (directory 0700, socket 0600; a stale
  * socket is replaced, a live one is an error: -EADDRINUSE).  Logs what it
  * does.  Returns 0 or -errno. */
@@ -27,14 +27,22 @@ void srv_start(struct sparkd *d);
  * the socket if srv_listen created it. */
 void srv_shutdown(struct sparkd *d);
 
-/* Closes everything at once (after the loop ended); removes our socket. */
+/* Closes everything at once (after the loop ended), removes our socket
+ * and frees d->srv. */
 void srv_free(struct sparkd *d);
 
 struct conn;
 struct api_response;
 
-/* Finishes a request its handler deferred (api_handle answered
- * API_DEFERRED): sends resp (its body is consumed) and resumes reading. */
+/* A handler answers later (it then returns API_DEFERRED): the connection
+ * stays open and keeps being read, and should the client hang up (or the
+ * daemon close it) before the answer, on_hangup(data) is called and the
+ * connection is gone.  Bytes the client sends meanwhile wait for after
+ * the answer. */
+void srv_defer(struct conn *c, void (*on_hangup)(void *data), void *data);
+
+/* Finishes a request its handler deferred: sends resp (its body is
+ * consumed) and goes on with the connection. */
 void srv_reply(struct conn *c, struct api_response *resp);
 
 /* Hands the connection's socket to the caller (a handler that answered
@@ -43,5 +51,3 @@ void srv_reply(struct conn *c, struct api_response *resp);
  * in *ret_buf (malloc'd, may be NULL when empty).  The conn is freed. */
 int srv_detach(struct conn *c, char **ret_buf, size_t *ret_len);
 
-/* Number of open connections (for tests and /api/health). */
-unsigned srv_connections(void);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,12 @@
 #include "prewarm.h"
 #include "proc.h"
 #include "pylit.h"
-#include "server.h"
 #include "sparkauth.h"
 #include "sparkd_py.h"
 #include "startup.h"
 #include "strbuf.h"
 #include "utf8.h"
+#include "util.h"
 
 /* The execute_request code: installs the helpers module `_sparkd`
  * (daemon/py/sparkd_helpers.py, a Python literal in %s), then the call
@@ -70,21 +71,36 @@ struct session {
         struct session *next;
 };
 
-struct waiter {
-        struct conn *c;
-        char kernel_id[KMSG_UUID_LEN + 1]; /* "" for the list */
-        unsigned long version;
-        ev_timer timer;
-        struct sparkd *d;
-        struct waiter *next;
+/* d->sessions */
+struct sessions {
+        struct session *list;
+        unsigned long version; /* of the list: the latest of any session's */
+        unsigned long serial;  /* version changes and log lines: stales caches */
 };
 
-static struct session *sessions;
-static struct waiter *waiters;
-static unsigned long global_version;
-static unsigned long global_log_seq; /* log lines do not bump versions, but do stale caches */
+int sessions_init(struct sparkd *d) {
+        d->sessions = calloc(1, sizeof *d->sessions);
+        return d->sessions ? 0 : -ENOMEM;
+}
 
-static void session_notify(struct sparkd *d);
+void session_error_clear(struct session_error *e) {
+        if (e) {
+                free(e->message);
+                e->message = NULL;
+        }
+}
+
+/* Fills err; returns its fail. */
+__attribute__((format(printf, 3, 4))) static enum session_fail set_err(struct session_error *err,
+                                                                       enum session_fail fail,
+                                                                       const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->fail = fail;
+        err->message = vstrdupf(fmt, ap);
+        va_end(ap);
+        return fail;
+}
 
 static double wall_now(void) {
         struct timespec ts;
@@ -92,8 +108,8 @@ static double wall_now(void) {
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static struct session *session_find(const char *id) {
-        for (struct session *s = sessions; s; s = s->next)
+static struct session *session_find(struct sparkd *d, const char *id) {
+        for (struct session *s = d->sessions->list; s; s = s->next)
                 if (!strcasecmp(s->kernel_id, id))
                         return s;
         return NULL;
@@ -107,8 +123,8 @@ static const char *session_ui_token(const struct session *s) {
         return json_is_true(json_object_get(s->info, "ui_protected")) ? s->auth.ui_token : NULL;
 }
 
-int session_ui_target(const char *id, int *ret_port, const char **ret_token) {
-        struct session *s = session_find(id);
+int session_ui_target(struct sparkd *d, const char *id, int *ret_port, const char **ret_token) {
+        struct session *s = session_find(d, id);
         if (!s || s->state != S_READY || s->ui_port <= 0)
                 return -ENOENT;
         *ret_port = s->ui_port;
@@ -152,8 +168,11 @@ static json_t *session_json(const struct session *s) {
 }
 
 static void session_changed(struct session *s) {
-        s->version = ++global_version;
-        session_notify(s->d);
+        struct sessions *ss = s->d->sessions;
+        s->version = ++ss->version;
+        ss->serial++;
+        if (s->d->sessions_changed)
+                s->d->sessions_changed(s->d);
 }
 
 static const char *session_find_hint(const struct session *s, const char *text);
@@ -169,7 +188,7 @@ static void session_log(struct session *s, const char *text) {
                         char line[SESSION_LOG_LINE_MAX + 1];
                         size_t len = utf8_sanitize(p, n, line, sizeof line);
                         json_array_append_new(s->log, json_stringn_nocheck(line, len));
-                        global_log_seq++;
+                        s->d->sessions->serial++;
                 }
                 p += n;
                 if (*p == '\n')
@@ -600,11 +619,11 @@ static struct session *session_free(struct session *s) {
 }
 
 /* Drops the oldest ended sessions past SESSION_MAX. */
-static void session_prune(void) {
+static void session_prune(struct sparkd *d) {
         size_t n = 0;
-        for (struct session *s = sessions; s; s = s->next)
+        for (struct session *s = d->sessions->list; s; s = s->next)
                 n++;
-        for (struct session **pp = &sessions; *pp && n > SESSION_MAX;) {
+        for (struct session **pp = &d->sessions->list; *pp && n > SESSION_MAX;) {
                 struct session *s = *pp;
                 if (s->state == S_STOPPED || s->state == S_FAILED) {
                         *pp = s->next;
@@ -616,52 +635,15 @@ static void session_prune(void) {
         }
 }
 
-static void fail(struct api_response *resp, int status, const char *code, const char *fmt, const char *arg) {
-        resp->status = status;
-        resp->body = api_error_body(code, fmt, arg);
-}
-
-/* Validates the start request's members; fills resp on error. */
-static int start_args(json_t *body, const char **ret_config, const char **ret_kernel,
-                      json_t **ret_ov, bool *ret_restart, struct api_response *resp) {
-        const char *config = json_string_value(json_object_get(body, "config"));
-        const char *kid = json_string_value(json_object_get(body, "kernel_id"));
-        json_t *ov = json_object_get(body, "overrides");
-        json_t *restart = json_object_get(body, "restart");
-        if (!config || !cfg_name_valid(config)) {
-                fail(resp, 400, "invalid_name", "%s", "'config' must be a configuration name");
-                return -EINVAL;
-        }
-        if (!kid || !kernel_id_valid(kid)) {
-                fail(resp, 400, "invalid_kernel_id", "%s", "'kernel_id' must be a kernel id (a UUID)");
-                return -EINVAL;
-        }
-        if (ov && !json_is_object(ov) && !json_is_null(ov)) {
-                fail(resp, 400, "invalid_request", "%s", "'overrides' must be an object");
-                return -EINVAL;
-        }
-        if (restart && !json_is_boolean(restart)) {
-                fail(resp, 400, "invalid_request", "%s", "'restart' must be true or false");
-                return -EINVAL;
-        }
-        *ret_config = config;
-        *ret_kernel = kid;
-        *ret_ov = json_is_object(ov) ? ov : NULL;
-        *ret_restart = json_is_true(restart);
-        return 0;
-}
-
 /* Allocates the UI port and the public UI path of s. */
-static int session_ui_setup(struct session *s, struct api_response *resp) {
+static enum session_fail session_ui_setup(struct session *s, struct session_error *err) {
         int port = free_port();
-        if (port < 0) {
-                fail(resp, 500, "no_port", "no free port for the Spark UI: %s", strerror(-port));
-                return -EIO;
-        }
+        if (port < 0)
+                return set_err(err, SESSION_NO_PORT, "no free port for the Spark UI: %s", strerror(-port));
         s->ui_port = port;
         const char *prefix = s->d->opts.public_prefix ? s->d->opts.public_prefix : "";
         snprintf(s->ui_path, sizeof s->ui_path, "%s/ui/%s/", prefix, s->kernel_id);
-        return 0;
+        return SESSION_OK;
 }
 
 /* spark.ui.port and spark.ui.proxyBase for s (a new object). */
@@ -730,10 +712,9 @@ static char *session_run_call(const struct session *s, const char *code) {
 }
 
 /* Renders the eager code for s (master replaces the configuration's when
- * not NULL; remote makes it a Spark Connect session) and sends it.
- * Returns 0, or fills resp and returns < 0. */
-static int session_send_start(struct session *s, const char *master, const char *remote,
-                              struct api_response *resp) {
+ * not NULL; remote makes it a Spark Connect session) and sends it. */
+static enum session_fail session_send_start(struct session *s, const char *master, const char *remote,
+                                            struct session_error *err) {
         struct sparkd *d = s->d;
         json_t *vars = json_pack("{s:b, s:s, s:i, s:s}", "eager", 1, "kernel_id", s->kernel_id, "ui_port",
                                  s->ui_port, "ui_path", s->ui_path);
@@ -742,13 +723,13 @@ static int session_send_start(struct session *s, const char *master, const char 
         json_t *patch = json_pack("{s:o}", "conf", remote ? json_object() : session_ui_conf(s));
         if (patch && master)
                 json_object_set_new(patch, "master", json_string(master));
-        char *code = NULL, *err = NULL;
-        enum startup_fail f = startup_render_ex(d, s->config, s->overrides, vars, patch, &code, &err);
+        char *code = NULL;
+        enum startup_fail f = startup_render_ex(d, s->config, s->overrides, vars, patch, &code, &err->message);
         json_decref(vars);
         json_decref(patch);
         if (f != STARTUP_OK) {
-                startup_fail_response(f, err, resp);
-                return -EINVAL;
+                err->startup = f;
+                return err->fail = SESSION_STARTUP;
         }
         snprintf(s->marker, sizeof s->marker, "%s/cancel-%s", d->opts.state_dir, s->kernel_id);
         unlink(s->marker);
@@ -759,26 +740,21 @@ static int session_send_start(struct session *s, const char *master, const char 
         json_decref(ue);
         explicit_bzero(full, full ? strlen(full) : 0); /* it holds the session's secrets */
         free(full);
-        if (r < 0) {
-                fail(resp, 500, "kernel_error", "cannot send the start request: %s", strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return set_err(err, SESSION_KERNEL_SEND, "cannot send the start request: %s", strerror(-r));
         s->waiting_for = "the kernel to finish its running cell";
-        return 0;
+        return SESSION_OK;
 }
 
 /* The same, for a start that continues after a launch: failures end the
  * session instead of answering a request. */
 static void session_send_start_async(struct session *s, const char *master, const char *remote) {
-        struct api_response r = {0};
-        if (session_send_start(s, master, remote, &r) < 0) {
-                const char *m = json_string_value(
-                        json_object_get(json_object_get(r.body, "error"), "message"));
-                session_fail(s, m ? m : "cannot send the start request");
-        } else {
+        struct session_error err = {0};
+        if (session_send_start(s, master, remote, &err) != SESSION_OK)
+                session_fail(s, err.message ? err.message : "cannot send the start request");
+        else
                 session_changed(s);
-        }
-        json_decref(r.body);
+        session_error_clear(&err);
 }
 
 static void launch_on_ready(void *data, const char *url) {
@@ -818,9 +794,9 @@ static const struct cluster_cbs launch_cbs = {
 };
 
 /* Starts what the configuration's `launch` asks for; the start code
- * follows in launch_on_ready.  Returns 0 or fills resp. */
-static int session_launch(struct session *s, const struct cfg_entry *e, json_t *launch,
-                          struct api_response *resp) {
+ * follows in launch_on_ready. */
+static enum session_fail session_launch(struct session *s, const struct cfg_entry *e, json_t *launch,
+                                        struct session_error *err) {
         const char *type = json_string_value(json_object_get(launch, "type"));
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/clusters/%s", s->d->opts.state_dir, s->kernel_id);
@@ -844,8 +820,8 @@ static int session_launch(struct session *s, const struct cfg_entry *e, json_t *
                 json_object_set(conf, "spark.master", json_object_get(e->doc, "master"));
                 spec.conf = conf;
         }
-        char *err = NULL;
-        int r = cluster_start(s->d->loop, &spec, &launch_cbs, s, &s->cluster, &err);
+        char *why = NULL;
+        int r = cluster_start(s->d->loop, &spec, &launch_cbs, s, &s->cluster, &why);
         json_decref(conf);
         if (r == 0) { /* the logs of the last few ended clusters stay for the admin */
                 char parent[PATH_MAX];
@@ -855,18 +831,18 @@ static int session_launch(struct session *s, const struct cfg_entry *e, json_t *
                         log_errno(pr, "cannot remove old cluster directories in %s", parent);
         }
         if (r < 0) {
-                fail(resp, 500, "launch_failed", "%s", err ? err : "cannot start the Spark cluster");
-                free(err);
-                return r;
+                set_err(err, SESSION_LAUNCH_FAILED, "%s", why ? why : "cannot start the Spark cluster");
+                free(why);
+                return err->fail;
         }
         s->waiting_for = spec.kind == CLUSTER_CONNECT ? "the Spark Connect server to start"
                                                       : "the Spark cluster to start";
-        return 0;
+        return SESSION_OK;
 }
 
 /* Unlinks s from the list (if there) and frees it. */
 static void session_remove(struct session *s) {
-        for (struct session **pp = &sessions; *pp; pp = &(*pp)->next)
+        for (struct session **pp = &s->d->sessions->list; *pp; pp = &(*pp)->next)
                 if (*pp == s) {
                         *pp = s->next;
                         break;
@@ -894,45 +870,12 @@ static struct session *session_new(struct sparkd *d, const char *kid, const char
         return s;
 }
 
-void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
-        const char *config, *kid;
-        json_t *ov;
-        bool restart;
-        if (start_args(body, &config, &kid, &ov, &restart, resp) < 0)
-                return;
-        struct session *old = session_find(kid);
-        if (old && (old->state == S_STARTING || old->state == S_READY || old->state == S_STOPPING) &&
-            !restart) {
-                fail(resp, 409, "session_exists",
-                     "kernel %s already has a Spark session; stop it or start with \"restart\": true", kid);
-                return;
-        }
-        /* Validate (the configuration, the overrides, the template) before
-         * touching the kernel; the lazy code is written once the click's
-         * request has left. */
-        char *err = NULL, *lazy = NULL;
-        enum startup_fail f = startup_render(d, config, ov, &lazy, &err);
-        if (f != STARTUP_OK) {
-                startup_fail_response(f, err, resp);
-                return;
-        }
-        const struct cfg_entry *e = cfg_find(d->cfgs, config);
-        struct session *s = session_new(d, kid, config, ov, e);
-        if (!s) {
-                fail(resp, 500, "out_of_memory", "%s", "out of memory");
-                free(lazy);
-                return;
-        }
-        int r = sparkauth_new(&s->auth);
-        if (r < 0) {
-                fail(resp, 500, r == -ELIBACC ? "library_missing" : "no_randomness",
-                     "cannot make the session's secrets: %s", r == -ELIBACC ? dl_error() : strerror(-r));
-                session_free(s);
-                free(lazy);
-                return;
-        }
+/* The session's kernel: the old session's connection when it had one
+ * (a restart keeps it: no new slow-joiner wait), else a new one. */
+static enum session_fail session_attach_kernel(struct session *s, struct session *old,
+                                               struct session_error *err) {
+        struct sparkd *d = s->d;
         if (old && old->k && !kernel_is_dead(old->k)) {
-                /* a restart keeps the kernel's connection (no new slow-joiner wait) */
                 s->k = old->k;
                 old->k = NULL;
                 if (old->start_msg[0])
@@ -945,21 +888,24 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                         old->jvm = NULL;
                         proc_set_owner(s->old_jvm, &old_jvm_cbs, s);
                 }
+                return SESSION_OK;
         }
-        r = s->k ? 0 : kernel_open(d->loop, d->opts.runtime_dir, kid, &kernel_callbacks, s, &s->k, &err);
-        if (r < 0) {
-                fail(resp, r == -ENOENT ? 404 : r == -ELIBACC ? 500 : 400,
-                     r == -ENOENT ? "kernel_not_found" : r == -ELIBACC ? "library_missing" : "kernel_error", "%s",
-                     err ? err : "cannot connect to the kernel");
-                free(err);
-                session_free(s);
-                free(lazy);
-                return;
-        }
-        if (old)
-                session_remove(old); /* its processes stop; run() stops its Spark first */
-        s->next = sessions;
-        sessions = s;
+        char *why = NULL;
+        int r = kernel_open(d->loop, d->opts.runtime_dir, s->kernel_id, &kernel_callbacks, s, &s->k, &why);
+        if (r == 0)
+                return SESSION_OK;
+        set_err(err, r == -ENOENT ? SESSION_KERNEL_NOT_FOUND : r == -ELIBACC ? SESSION_LIBRARY_MISSING
+                                                                            : SESSION_KERNEL_UNUSABLE,
+                "%s", why ? why : "cannot connect to the kernel");
+        free(why);
+        return err->fail;
+}
+
+/* Takes a warm JVM or Connect server when one is ready, then sends the
+ * start code or launches the configuration's cluster. */
+static enum session_fail session_begin(struct session *s, const struct cfg_entry *e,
+                                       struct session_error *err) {
+        struct sparkd *d = s->d;
         json_t *launch = json_object_get(e->doc, "launch");
         char *warm_url = NULL;
         if (!json_is_object(launch)) { /* a warm driver JVM, when one is ready */
@@ -970,172 +916,121 @@ void session_start(struct sparkd *d, json_t *body, struct api_response *resp) {
                 s->warm_server = s->cluster != NULL;
         }
         prewarm_touch(d);
-        r = session_ui_setup(s, resp);
-        if (r == 0 && s->warm_server) { /* the server's UI is the session's */
+        enum session_fail f = session_ui_setup(s, err);
+        if (f == SESSION_OK && s->warm_server) { /* the server's UI is the session's */
                 s->ui_port = cluster_ui_port(s->cluster);
-                log_info("session %s: attaching to the warm Spark Connect server", kid);
+                log_info("session %s: attaching to the warm Spark Connect server", s->kernel_id);
         }
-        if (r == 0)
-                r = s->warm_server             ? session_send_start(s, NULL, warm_url, resp)
-                    : json_is_object(launch) ? session_launch(s, e, launch, resp)
-                                               : session_send_start(s, NULL, NULL, resp);
-        free(warm_url);
-        if (r < 0) {
+        if (f == SESSION_OK)
+                f = s->warm_server             ? session_send_start(s, NULL, warm_url, err)
+                    : json_is_object(launch) ? session_launch(s, e, launch, err)
+                                               : session_send_start(s, NULL, NULL, err);
+        if (warm_url) {
+                explicit_bzero(warm_url, strlen(warm_url));
+                free(warm_url);
+        }
+        return f;
+}
+
+enum session_fail session_start(struct sparkd *d, const struct session_start_req *req, json_t **ret,
+                                struct session_error *err) {
+        memset(err, 0, sizeof *err);
+        if (!req->config || !cfg_name_valid(req->config))
+                return set_err(err, SESSION_INVALID_NAME, "'config' must be a configuration name");
+        if (!req->kernel_id || !kernel_id_valid(req->kernel_id))
+                return set_err(err, SESSION_INVALID_KERNEL, "'kernel_id' must be a kernel id (a UUID)");
+        if (req->overrides && !json_is_object(req->overrides))
+                return set_err(err, SESSION_INVALID_REQUEST, "'overrides' must be an object");
+        struct session *old = session_find(d, req->kernel_id);
+        if (old && (old->state == S_STARTING || old->state == S_READY || old->state == S_STOPPING) &&
+            !req->restart)
+                return set_err(err, SESSION_EXISTS,
+                               "kernel %s already has a Spark session; stop it or start with \"restart\": true",
+                               req->kernel_id);
+        /* Validate (the configuration, the overrides, the template) before
+         * touching the kernel; the lazy code is written once the click's
+         * request has left. */
+        char *lazy = NULL;
+        enum startup_fail sf = startup_render(d, req->config, req->overrides, &lazy, &err->message);
+        if (sf != STARTUP_OK) {
+                err->startup = sf;
+                return err->fail = SESSION_STARTUP;
+        }
+        const struct cfg_entry *e = cfg_find(d->cfgs, req->config);
+        struct session *s = session_new(d, req->kernel_id, req->config, req->overrides, e);
+        if (!s) {
+                free(lazy);
+                return set_err(err, SESSION_NOMEM, "out of memory");
+        }
+        int r = sparkauth_new(&s->auth);
+        enum session_fail f = r == 0 ? SESSION_OK
+                              : set_err(err, r == -ELIBACC ? SESSION_LIBRARY_MISSING : SESSION_NO_SECRETS,
+                                        "cannot make the session's secrets: %s",
+                                        r == -ELIBACC ? dl_error() : strerror(-r));
+        if (f == SESSION_OK)
+                f = session_attach_kernel(s, old, err);
+        if (f != SESSION_OK) {
+                session_free(s);
+                free(lazy);
+                return f;
+        }
+        if (old)
+                session_remove(old); /* its processes stop; run() stops its Spark first */
+        s->next = d->sessions->list;
+        d->sessions->list = s;
+        f = session_begin(s, e, err);
+        if (f != SESSION_OK) {
                 session_remove(s);
                 free(lazy);
-                return;
+                return f;
         }
         /* New kernels get this selection too.  Written after the request
          * left: the running kernel does not read the file, and the fsyncs
          * would delay its start. */
-        if (startup_select_rendered(d, config, ov, lazy, &err) != STARTUP_OK) {
-                log_warnx("session %s: the startup file was not updated: %s", kid, err ? err : "?");
-                free(err);
+        char *why = NULL;
+        if (startup_select_rendered(d, req->config, req->overrides, lazy, &why) != STARTUP_OK) {
+                log_warnx("session %s: the startup file was not updated: %s", s->kernel_id, why ? why : "?");
+                free(why);
         }
         free(lazy);
-        session_prune();
+        session_prune(d);
         ev_timer_start(d->loop, &s->timeout);
-        log_info("session %s: starting configuration '%s'", kid, config);
+        log_info("session %s: starting configuration '%s'", s->kernel_id, req->config);
         session_changed(s);
-        resp->status = 202;
-        resp->body = session_json(s);
+        *ret = session_json(s);
+        return *ret ? SESSION_OK : set_err(err, SESSION_NOMEM, "out of memory");
 }
 
-static json_t *session_list_json(void) {
+json_t *session_list_json(struct sparkd *d) {
         json_t *arr = json_array();
-        for (struct session *s = sessions; s; s = s->next)
+        for (struct session *s = d->sessions->list; arr && s; s = s->next)
                 json_array_append_new(arr, session_json(s));
-        return json_pack("{s:I, s:o}", "version", (json_int_t)global_version, "sessions", arr);
+        return arr ? json_pack("{s:I, s:o}", "version", (json_int_t)d->sessions->version, "sessions", arr) : NULL;
 }
 
-/* The answer for a waiter or a plain GET; NULL id is the list. */
-static void session_answer(const char *id, struct api_response *resp) {
-        if (!id) {
-                /* serialized once per version: every toolbar polls it */
-                static char *cache;
-                static unsigned long cache_version, cache_log_seq;
-                if (!cache || cache_version != global_version || cache_log_seq != global_log_seq) {
-                        json_t *all = session_list_json();
-                        char *text = all ? json_dumps(all, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-                        json_decref(all);
-                        if (!text) {
-                                fail(resp, 500, "out_of_memory", "%s", "out of memory");
-                                return;
-                        }
-                        free(cache);
-                        cache = text;
-                        cache_version = global_version;
-                        cache_log_seq = global_log_seq;
-                }
-                resp->status = 200;
-                resp->raw = strdup(cache);
-                return;
-        }
-        struct session *s = session_find(id);
-        if (!s) {
-                fail(resp, 404, "session_not_found", "no Spark session for kernel %s", id);
-                return;
-        }
-        resp->status = 200;
-        resp->body = session_json(s);
+json_t *session_json_of(struct sparkd *d, const char *id) {
+        struct session *s = session_find(d, id);
+        return s ? session_json(s) : NULL;
 }
 
-static unsigned long version_of(const char *id) {
-        if (!id[0])
-                return global_version;
-        struct session *s = session_find(id);
+unsigned long session_version(struct sparkd *d, const char *id) {
+        if (!id)
+                return d->sessions->version;
+        struct session *s = session_find(d, id);
         return s ? s->version : 0;
 }
 
-static struct waiter *waiter_unlink(struct waiter *w) {
-        for (struct waiter **pp = &waiters; *pp; pp = &(*pp)->next)
-                if (*pp == w) {
-                        *pp = w->next;
-                        break;
-                }
-        ev_timer_stop(w->d->loop, &w->timer);
-        return w;
+unsigned long session_list_serial(struct sparkd *d) {
+        return d->sessions->serial;
 }
 
-static void waiter_answer(struct waiter *w) {
-        waiter_unlink(w);
-        struct api_response resp = {0};
-        session_answer(w->kernel_id[0] ? w->kernel_id : NULL, &resp);
-        srv_reply(w->c, &resp);
-        free(w);
-}
-
-static void waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents) {
-        (void)loop, (void)revents;
-        waiter_answer((struct waiter *)((char *)t - offsetof(struct waiter, timer)));
-}
-
-/* Answers every waiter whose version has passed. */
-static void session_notify(struct sparkd *d) {
-        (void)d;
-        for (struct waiter *w = waiters, *next; w; w = next) {
-                next = w->next;
-                if (version_of(w->kernel_id) > w->version)
-                        waiter_answer(w);
-        }
-}
-
-void session_get(struct sparkd *d, struct conn *c, const char *id, const char *query,
-                 struct api_response *resp) {
-        if (id && !kernel_id_valid(id)) {
-                fail(resp, 400, "invalid_kernel_id", "%s", "a session id is its kernel's id (a UUID)");
-                return;
-        }
-        char wait[32], ver[32];
-        if (!c || http_query_param(query, "wait", wait, sizeof wait) < 0) {
-                session_answer(id, resp);
-                return;
-        }
-        char *end;
-        double secs = strtod(wait, &end);
-        unsigned long since = 0;
-        if (*end || !(secs >= 0) || secs > SESSION_MAX_WAIT) {
-                fail(resp, 400, "invalid_request", "'wait' must be a number of seconds from 0 to %s", "60");
-                return;
-        }
-        if (http_query_param(query, "version", ver, sizeof ver) >= 0) {
-                since = strtoul(ver, &end, 10);
-                if (*end) {
-                        fail(resp, 400, "invalid_request", "%s", "'version' must be a whole number");
-                        return;
-                }
-        }
-        if (version_of(id ? id : "") > since || secs == 0) {
-                session_answer(id, resp);
-                return;
-        }
-        struct waiter *w = calloc(1, sizeof *w);
-        if (!w) {
-                fail(resp, 500, "out_of_memory", "%s", "out of memory");
-                return;
-        }
-        w->c = c;
-        w->d = d;
-        w->version = since;
-        snprintf(w->kernel_id, sizeof w->kernel_id, "%s", id ? id : "");
-        ev_timer_init(&w->timer, waiter_timeout_cb, secs, 0.);
-        ev_timer_start(d->loop, &w->timer);
-        w->next = waiters;
-        waiters = w;
-        resp->status = API_DEFERRED;
-}
-
-void session_stop(struct sparkd *d, const char *id, struct api_response *resp) {
-        (void)d;
-        if (!kernel_id_valid(id)) {
-                fail(resp, 400, "invalid_kernel_id", "%s", "a session id is its kernel's id (a UUID)");
-                return;
-        }
-        struct session *s = session_find(id);
-        if (!s) {
-                fail(resp, 404, "session_not_found", "no Spark session for kernel %s", id);
-                return;
-        }
+enum session_fail session_stop(struct sparkd *d, const char *id, json_t **ret, struct session_error *err) {
+        memset(err, 0, sizeof *err);
+        if (!kernel_id_valid(id))
+                return set_err(err, SESSION_INVALID_KERNEL, "a session id is its kernel's id (a UUID)");
+        struct session *s = session_find(d, id);
+        if (!s)
+                return set_err(err, SESSION_NOT_FOUND, "no Spark session for kernel %s", id);
         switch (s->state) {
         case S_STARTING:
                 session_stop_timer(s);
@@ -1158,15 +1053,12 @@ void session_stop(struct sparkd *d, const char *id, struct api_response *resp) {
         default:
                 break; /* stopping, stopped or failed: nothing more to do */
         }
-        resp->status = 202;
-        resp->body = session_json(s);
+        *ret = session_json(s);
+        return *ret ? SESSION_OK : set_err(err, SESSION_NOMEM, "out of memory");
 }
 
 void session_shutdown(struct sparkd *d) {
-        (void)d;
-        while (waiters)
-                waiter_answer(waiters);
-        for (struct session *s = sessions; s; s = s->next) {
+        for (struct session *s = d->sessions ? d->sessions->list : NULL; s; s = s->next) {
                 session_cancel_marker(s);
                 s->k = kernel_close(s->k);
                 s->cluster = cluster_stop(s->cluster);
@@ -1175,12 +1067,14 @@ void session_shutdown(struct sparkd *d) {
         }
 }
 
-void session_free_all(void) {
-        while (waiters)
-                free(waiter_unlink(waiters));
-        while (sessions) {
-                struct session *s = sessions;
-                sessions = s->next;
+void sessions_free(struct sparkd *d) {
+        if (!d->sessions)
+                return;
+        while (d->sessions->list) {
+                struct session *s = d->sessions->list;
+                d->sessions->list = s->next;
                 session_free(s);
         }
+        free(d->sessions);
+        d->sessions = NULL;
 }

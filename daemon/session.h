@@ -3,40 +3,94 @@
  * A session moves starting → ready | failed, and ready → stopping →
  * stopped.  Starting renders the configuration (eagerly), sends one
  * execute_request to the kernel and follows it; stopping runs the stop
- * code in the kernel without restarting it.  Every change bumps a version
- * that long-polling clients wait on.
+ * code in the kernel without restarting it.  Every change bumps a version;
+ * the daemon's `sessions_changed` hook (set by the API layer, which
+ * answers its long polls) is called after each.
+ *
+ * This is the state machine only: it speaks no HTTP.  A failure is an
+ * enum session_fail with a sentence; api_sessions.c turns it into a status
+ * and an error code.  The state lives in d->sessions.
  */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 
-#include "api.h"
 #include "daemon.h"
+#include "startup.h"
 
-#define SESSION_MAX_WAIT   60.0 /* seconds a long poll may wait */
-#define SESSION_LOG_LINES  40u
+#define SESSION_LOG_LINES    40u
 #define SESSION_LOG_LINE_MAX 1000u /* bytes kept of one log line */
-#define SESSION_MAX        256u
+#define SESSION_MAX          256u
 
-/* POST /api/sessions: body {"config", "kernel_id", "overrides", "restart"}. */
-void session_start(struct sparkd *d, json_t *body, struct api_response *resp);
+enum session_fail {
+        SESSION_OK = 0,
+        SESSION_INVALID_REQUEST,  /* the request's members are wrong */
+        SESSION_INVALID_NAME,     /* not a configuration name */
+        SESSION_INVALID_KERNEL,   /* not a kernel id (a UUID) */
+        SESSION_NOT_FOUND,        /* no session for that kernel */
+        SESSION_EXISTS,           /* the kernel has one: stop it, or restart */
+        SESSION_KERNEL_NOT_FOUND, /* no connection file for that kernel */
+        SESSION_KERNEL_UNUSABLE,  /* its connection file is unusable */
+        SESSION_KERNEL_SEND,      /* the start request could not be sent */
+        SESSION_LIBRARY_MISSING,  /* libzmq or libcrypto could not be loaded */
+        SESSION_NO_SECRETS,       /* no randomness for the session's secrets */
+        SESSION_NO_PORT,          /* no port for the Spark UI */
+        SESSION_LAUNCH_FAILED,    /* the cluster of `launch` could not start */
+        SESSION_STARTUP,          /* the configuration did not render: see startup */
+        SESSION_NOMEM,
+};
 
-/* GET /api/sessions[/ID][?wait=S&version=N]: answers now, or defers the
- * connection c until the version passes N or S seconds elapse.  id NULL
- * means the list. */
-void session_get(struct sparkd *d, struct conn *c, const char *id, const char *query,
-                 struct api_response *resp);
+struct session_error {
+        enum session_fail fail;
+        enum startup_fail startup; /* for SESSION_STARTUP */
+        char *message;             /* a malloc'd sentence, or NULL (out of memory) */
+};
 
-/* DELETE /api/sessions/ID */
-void session_stop(struct sparkd *d, const char *id, struct api_response *resp);
+/* Frees e's message.  Accepts NULL. */
+void session_error_clear(struct session_error *e);
+
+/* What POST /api/sessions asks (borrowed). */
+struct session_start_req {
+        const char *config;
+        const char *kernel_id;
+        json_t *overrides; /* an object, or NULL */
+        bool restart;      /* replace a session the kernel has */
+};
+
+/* Creates d->sessions.  Returns 0 or -ENOMEM. */
+int sessions_init(struct sparkd *d);
+
+/* Starts Spark in a kernel.  On SESSION_OK, *ret is the session (a new
+ * reference, state "starting"); otherwise err says why. */
+enum session_fail session_start(struct sparkd *d, const struct session_start_req *req, json_t **ret,
+                                struct session_error *err);
+
+/* Stops (or cancels) the session of kernel id.  On SESSION_OK, *ret is the
+ * session (a new reference). */
+enum session_fail session_stop(struct sparkd *d, const char *id, json_t **ret, struct session_error *err);
+
+/* The session of kernel id (a new reference), or NULL when there is none. */
+json_t *session_json_of(struct sparkd *d, const char *id);
+
+/* {"version", "sessions": [...]} (a new reference), or NULL. */
+json_t *session_list_json(struct sparkd *d);
+
+/* The version of kernel id's session (0 when none); with id NULL, of the
+ * list.  Versions grow with every change. */
+unsigned long session_version(struct sparkd *d, const char *id);
+
+/* Grows with every change and every new log line (which does not bump
+ * versions): what a cache of the serialized list must follow. */
+unsigned long session_list_serial(struct sparkd *d);
 
 /* Where the UI of the ready session of kernel id is: its port on
  * 127.0.0.1, and the bearer token it requires (NULL when none: Spark <
  * 4.0).  Returns 0, or -ENOENT when no ready session has a UI. */
-int session_ui_target(const char *id, int *ret_port, const char **ret_token);
+int session_ui_target(struct sparkd *d, const char *id, int *ret_port, const char **ret_token);
 
-/* At daemon exit: answers every waiting client, forgets the kernels and
- * stops every process a session launched. */
+/* At daemon exit: forgets the kernels and stops every process a session
+ * launched. */
 void session_shutdown(struct sparkd *d);
 
-/* Frees everything (after the loop ended). */
-void session_free_all(void);
+/* Frees d->sessions (after the loop ended). */
+void sessions_free(struct sparkd *d);

@@ -33,13 +33,15 @@ struct uiproxy {
         char base[512];           /* the session's public path, no trailing '/' */
         char from[1024];          /* the path asked for, in Spark's space (without /ui/<id>) */
         struct ev_loop *loop;
+        struct ui_proxies *owner;
         struct uiproxy *prev, *next;
 };
 
-static struct uiproxy *proxies;
-static unsigned n_proxies;
+/* d->ui: the requests in flight */
+struct ui_proxies {
+        struct uiproxy *list;
+};
 
-unsigned ui_active(void) { return n_proxies; }
 
 static void ui_free(struct uiproxy *p) {
         ev_io_stop(p->loop, &p->cio);
@@ -57,17 +59,24 @@ static void ui_free(struct uiproxy *p) {
         if (p->prev)
                 p->prev->next = p->next;
         else
-                proxies = p->next;
+                p->owner->list = p->next;
         if (p->next)
                 p->next->prev = p->prev;
-        n_proxies--;
         free(p);
 }
 
-void ui_close_all(struct ev_loop *loop) {
-        (void)loop;
-        while (proxies)
-                ui_free(proxies);
+int ui_init(struct sparkd *d) {
+        d->ui = calloc(1, sizeof *d->ui);
+        return d->ui ? 0 : -ENOMEM;
+}
+
+void ui_free_all(struct sparkd *d) {
+        if (!d->ui)
+                return;
+        while (d->ui->list)
+                ui_free(d->ui->list);
+        free(d->ui);
+        d->ui = NULL;
 }
 
 /* A Location value as a browser reads it (WHATWG URL parsing): C0
@@ -162,12 +171,6 @@ int ui_rewrite_location(const char *value, int port, const char *base, const cha
         }
         free(v);
         return r;
-}
-
-/* Answers an error without detaching (before any byte went upstream). */
-static void ui_fail(struct api_response *resp, int status, const char *code, const char *msg) {
-        resp->status = status;
-        resp->body = api_error_body(code, "%s", msg);
 }
 
 /* Writes a JSON error to a detached client and closes (used once the
@@ -398,25 +401,25 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
         char kid[KMSG_UUID_LEN + 1];
         size_t idlen = strcspn(id, "/");
         if (idlen != KMSG_UUID_LEN) {
-                ui_fail(resp, 404, "not_found", "no such Spark UI");
+                api_fail(resp, 404, "not_found", "no such Spark UI");
                 return;
         }
         memcpy(kid, id, idlen);
         kid[idlen] = '\0';
         int port = 0;
         const char *token = NULL;
-        if (!kernel_id_valid(kid) || session_ui_target(kid, &port, &token) < 0) {
-                ui_fail(resp, 404, "ui_not_found", "no running Spark session with a UI for this kernel");
+        if (!kernel_id_valid(kid) || session_ui_target(d, kid, &port, &token) < 0) {
+                api_fail(resp, 404, "ui_not_found", "no running Spark session with a UI for this kernel");
                 return;
         }
         if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
-                ui_fail(resp, 405, "method_not_allowed", "the Spark UI is read-only here");
+                api_fail(resp, 405, "method_not_allowed", "the Spark UI is read-only here");
                 snprintf(resp->extra_headers, sizeof resp->extra_headers, "Allow: GET, HEAD\r\n");
                 return;
         }
         size_t pre = 4 + KMSG_UUID_LEN;
         if (strncmp(req->target, req->path, pre) != 0) {
-                ui_fail(resp, 404, "not_found", "no such Spark UI");
+                api_fail(resp, 404, "not_found", "no such Spark UI");
                 return;
         }
         const char *target = req->target + pre;
@@ -429,7 +432,7 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                 return;
         }
         if (!c) {
-                ui_fail(resp, 500, "no_connection", "cannot proxy without a connection");
+                api_fail(resp, 500, "no_connection", "cannot proxy without a connection");
                 return;
         }
         /* Another user may have taken the port since Spark bound it (Spark
@@ -441,7 +444,7 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                 if (own == -EPERM)
                         log_warnx("Spark UI of kernel %s: port %d is held by uid %ld, not by this Spark: refused",
                                   kid, port, (long)other);
-                ui_fail(resp, 502, own == -EPERM ? "ui_port_foreign" : "bad_gateway",
+                api_fail(resp, 502, own == -EPERM ? "ui_port_foreign" : "bad_gateway", "%s",
                         own == -EPERM  ? "the Spark UI's port is held by another user: not proxied"
                         : own == -ENOENT ? "the Spark UI does not answer (is Spark still running?)"
                                          : "cannot tell who holds the Spark UI's port: not proxied");
@@ -457,14 +460,14 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
                 if (p)
                         sb_free(&p->up);
                 free(p);
-                ui_fail(resp, 500, "out_of_memory", "out of memory");
+                api_fail(resp, 500, "out_of_memory", "out of memory");
                 return;
         }
         p->ufd = ui_connect(port);
         if (p->ufd < 0) {
                 sb_free(&p->up);
                 free(p);
-                ui_fail(resp, 502, "bad_gateway", "the Spark UI does not answer (is Spark still running?)");
+                api_fail(resp, 502, "bad_gateway", "the Spark UI does not answer (is Spark still running?)");
                 return;
         }
         char *rest = NULL;
@@ -478,11 +481,11 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
         ev_io_init(&p->cio, ui_client_cb, p->cfd, EV_WRITE);
         ev_timer_init(&p->timer, ui_timeout_cb, 0., UI_TIMEOUT);
         ev_timer_again(d->loop, &p->timer);
-        p->next = proxies;
-        if (proxies)
-                proxies->prev = p;
-        proxies = p;
-        n_proxies++;
+        p->owner = d->ui;
+        p->next = d->ui->list;
+        if (d->ui->list)
+                d->ui->list->prev = p;
+        d->ui->list = p;
         ui_update_watchers(p);
         resp->status = API_DETACHED;
 }

@@ -45,8 +45,8 @@ void ui_handle(struct sparkd *d, struct conn *c, const struct http_request *req,
 int ui_rewrite_location(const char *value, int port, const char *base, const char *from,
                         char **ret_location);
 
-/* Number of proxied requests in flight. */
-unsigned ui_active(void);
+/* Creates d->ui.  Returns 0 or -ENOMEM. */
+int ui_init(struct sparkd *d);
 
-/* Closes every proxied request at once (daemon exit). */
-void ui_close_all(struct ev_loop *loop);
+/* Closes every proxied request at once and frees d->ui (daemon exit). */
+void ui_free_all(struct sparkd *d);

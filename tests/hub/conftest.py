@@ -43,25 +43,8 @@ def short_tmp():
 
 @pytest.fixture
 def hub_daemon_factory(short_tmp):
-    made = []
-
-    def make(**kw):
-        base = short_tmp / f"d{len(made)}"
-        base.mkdir()
-        d = Daemon(base, **kw)
-        made.append(d)
-        return d
-
-    yield make
-    errors = []
-    for d in made:
-        try:
-            d.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-        finally:
-            d.kill()
-    assert not errors, "\n".join(errors)
+    with integration.daemons_in(short_tmp) as make:
+        yield make
 
 
 @pytest.fixture

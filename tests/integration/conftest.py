@@ -1,4 +1,5 @@
 """Fixtures that run the real sparkd on a temporary socket with temporary dirs."""
+import contextlib
 import json
 import os
 import shutil
@@ -170,14 +171,18 @@ class Daemon:
             self.proc.wait()
 
 
-@pytest.fixture
-def daemon_factory(tmp_path):
+@contextlib.contextmanager
+def daemons_in(base):
+    """make(**kw) -> a Daemon in a new directory under base; every daemon
+    made is stopped at the end, and a sanitizer report or a bad exit of any
+    fails the test.  The one daemon fixture of tests/integration and
+    tests/hub (whose sockets need a short base)."""
     made = []
 
     def make(**kw):
-        base = tmp_path / f"d{len(made)}"
-        base.mkdir()
-        d = Daemon(base, **kw)
+        d_base = Path(base) / f"d{len(made)}"
+        d_base.mkdir()
+        d = Daemon(d_base, **kw)
         made.append(d)
         return d
 
@@ -186,11 +191,17 @@ def daemon_factory(tmp_path):
     for d in made:
         try:
             d.stop()
-        except AssertionError as e:  # a sanitizer report or a bad exit fails the test
+        except AssertionError as e:
             errors.append(str(e))
         finally:
             d.kill()
     assert not errors, "\n".join(errors)
+
+
+@pytest.fixture
+def daemon_factory(tmp_path):
+    with daemons_in(tmp_path) as make:
+        yield make
 
 
 @pytest.fixture

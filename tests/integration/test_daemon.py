@@ -614,3 +614,56 @@ def test_check_config_warns_about_unauthenticated_clusters(tmp_path):
                for w in warnings), warnings
     assert any(str(d / "yarnopen.yaml") in w for w in warnings), warnings
     assert "configuration OK (7 configurations" in p.stdout
+
+
+def test_a_long_poll_that_hangs_up_frees_its_slot_at_once(daemon_factory):
+    """A long poll keeps its connection read: when the client goes away the
+    daemon forgets the poll and frees the connection now, not when the
+    wait ends (30 s here)."""
+    d = daemon_factory(extra_args=["--max-connections", "3"]).start()
+    poll = b"GET /api/sessions?wait=30&version=999999 HTTP/1.1\r\n\r\n"
+
+    def long_poll():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(d.sock)
+        s.sendall(poll)
+        return s
+
+    first = [long_poll(), long_poll()]
+    time.sleep(0.3)
+    for s in first:
+        s.close()
+    time.sleep(0.3)
+    poll = b"GET /api/sessions?wait=2&version=999999 HTTP/1.1\r\n\r\n"
+    held = [long_poll(), long_poll()]
+    time.sleep(0.3)
+    # 2 polls held, under the cap of 3: served (the 2 that hung up are gone)
+    assert status_of(raw_request(d.sock, b"GET /api/health HTTP/1.1\r\nConnection: close\r\n\r\n")) == 200
+    for s in held:  # answered when their wait ends
+        assert status_of(s.recv(65536)) == 200
+        s.close()
+
+
+def test_session_list_and_unknown_session(daemon):
+    r = daemon.get("/api/sessions")
+    assert r.status == 200 and r.json() == {"version": 0, "sessions": []}, r
+    r = daemon.get("/api/sessions/123e4567-e89b-42d3-a456-426614174000")
+    assert r.status == 404 and r.json()["error"]["code"] == "session_not_found"
+    r = daemon.get("/api/sessions?wait=0.2&version=0")  # nothing changes: answered when the wait ends
+    assert r.status == 200 and r.json()["sessions"] == []
+    r = daemon.get("/api/sessions?wait=61")
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_request"
+    r = daemon.request("DELETE", "/api/sessions/123e4567-e89b-42d3-a456-426614174000")
+    assert r.status == 404 and r.json()["error"]["code"] == "session_not_found"
+    r = daemon.post("/api/sessions", {"config": "local", "kernel_id": "not-a-uuid"})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_kernel_id"
+    r = daemon.post("/api/sessions", {"config": "../x", "kernel_id": "123e4567-e89b-42d3-a456-426614174000"})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_name"
+    r = daemon.post("/api/sessions", {"config": "local", "kernel_id": "123e4567-e89b-42d3-a456-426614174000",
+                                      "restart": "yes"})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_request"
+    r = daemon.post("/api/sessions", {"config": "nope", "kernel_id": "123e4567-e89b-42d3-a456-426614174000"})
+    assert r.status == 404 and r.json()["error"]["code"] == "config_not_found"
+    r = daemon.post("/api/sessions", {"config": "local", "kernel_id": "123e4567-e89b-42d3-a456-426614174000"})
+    assert r.status == 404 and r.json()["error"]["code"] == "kernel_not_found"

@@ -8,6 +8,9 @@
 
 #include "api.h"
 #include "http.h"
+#include "prewarm.h"
+#include "session.h"
+#include "ui.h"
 
 static struct sparkd d;
 static char base[] = "/tmp/sparkd-test-api-XXXXXX";
@@ -30,12 +33,18 @@ static int setup(void **state) {
         d.opts.state_dir = state_dir;
         d.startup_path = startup;
         d.selection_path = selection;
+        if (sessions_init(&d) < 0 || prewarm_init(&d) < 0 || api_waits_init(&d) < 0 || ui_init(&d) < 0)
+                return -1;
         return sparkd_reload(&d);
 }
 
 static int teardown(void **state) {
         (void)state;
         cfg_set_free(d.cfgs);
+        api_waits_free(&d);
+        sessions_free(&d);
+        prewarm_free(&d);
+        ui_free_all(&d);
         char cmd[512];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
         return system(cmd);

@@ -171,13 +171,29 @@ static void check_decode_vector(json_t *c) {
         frames_free(&fr);
 }
 
+/* The vectors, loaded once for the group (a failing test does not leak
+ * them: the teardown frees them). */
+static json_t *vectors;
+
+static int load_vectors(void **state) {
+        (void)state;
+        vectors = load(VECTORS);
+        return vectors ? 0 : -1;
+}
+
+static int free_vectors(void **state) {
+        (void)state;
+        json_decref(vectors);
+        vectors = NULL;
+        return 0;
+}
+
 static void test_decode_vectors(void **state) {
         (void)state;
-        json_t *v = load(VECTORS), *c;
+        json_t *c;
         size_t i;
-        assert_true(json_array_size(json_object_get(v, "decode")) >= 8);
-        json_array_foreach(json_object_get(v, "decode"), i, c) check_decode_vector(c);
-        json_decref(v);
+        assert_true(json_array_size(json_object_get(vectors, "decode")) >= 8);
+        json_array_foreach(json_object_get(vectors, "decode"), i, c) check_decode_vector(c);
 }
 
 /* Builds the request a vector describes from its fixed stamp. */
@@ -229,11 +245,10 @@ static void check_encode_vector(json_t *c, json_t *v) {
 
 static void test_encode_vectors(void **state) {
         (void)state;
-        json_t *v = load(VECTORS), *c;
+        json_t *c;
         size_t i;
-        assert_true(json_array_size(json_object_get(v, "encode")) >= 4);
-        json_array_foreach(json_object_get(v, "encode"), i, c) check_encode_vector(c, v);
-        json_decref(v);
+        assert_true(json_array_size(json_object_get(vectors, "encode")) >= 4);
+        json_array_foreach(json_object_get(vectors, "encode"), i, c) check_encode_vector(c, vectors);
 }
 
 static int error_code(const char *name) {
@@ -247,11 +262,11 @@ static int error_code(const char *name) {
 
 static void test_reject_vectors(void **state) {
         (void)state;
-        json_t *v = load(VECTORS), *c;
+        json_t *c;
         size_t i;
         struct kmsg_key key;
-        assert_true(json_array_size(json_object_get(v, "reject")) >= 4);
-        json_array_foreach(json_object_get(v, "reject"), i, c) {
+        assert_true(json_array_size(json_object_get(vectors, "reject")) >= 4);
+        json_array_foreach(json_object_get(vectors, "reject"), i, c) {
                 struct frames fr;
                 struct kmsg *m = NULL;
                 set_key(&key, json_string_value(json_object_get(c, "key")));
@@ -264,7 +279,6 @@ static void test_reject_vectors(void **state) {
                 assert_null(m);
                 frames_free(&fr);
         }
-        json_decref(v);
 }
 
 /* ---- encode/decode ---- */
@@ -845,5 +859,5 @@ int main(void) {
                 cmocka_unit_test(test_conn_endpoint_errors),
                 cmocka_unit_test(test_free_accepts_null),
         };
-        return cmocka_run_group_tests_name("kmsg", tests, NULL, NULL);
+        return cmocka_run_group_tests_name("kmsg", tests, load_vectors, free_vectors);
 }
