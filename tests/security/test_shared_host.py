@@ -376,3 +376,54 @@ def test_e_planted_socket_receives_nothing(victim, attacker, base):
         done.touch()
         out, err = spy.communicate(timeout=30)
     assert "RECEIVED 0 0" in out, (out, err)
+
+
+# --- the UI port taken over by another user ---------------------------------------
+
+SQUAT = """
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["PORT"])))
+s.listen(16)
+print("LISTENING", flush=True)
+s.settimeout(1.0)
+got = 0
+while not os.path.exists(os.environ["DONE"]):
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    c.settimeout(2)
+    try:
+        got += len(c.recv(65536)) + 1
+        c.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 13\\r\\n\\r\\nattacker page")
+    except OSError:
+        got += 1
+    c.close()
+print("RECEIVED", got, flush=True)
+"""
+
+
+def test_f_a_ui_port_taken_over_is_not_proxied(victim, attacker, base):
+    """Spark's UI goes away while the session is ready and another user
+    binds its port: the daemon's proxy answers 502 and sends that user
+    nothing (no request, no token), never their page on the hub's origin."""
+    k = victim.kernel()
+    start_session(victim, k, "canary-local")
+    port = ui_port_of(k)
+    assert victim.api("GET", f"/ui/{k.id}/jobs/")[0] == 200
+    status, out = k.run("spark.sparkContext._jsc.sc().ui().get().stop()")  # the UI only; the daemon does not know
+    assert status == "ok", out
+    done = base / f"done-{secrets.token_hex(4)}"
+    squat = attacker.popen([PY, script(base, SQUAT)], env=attacker.env(PORT=port, DONE=done),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert squat.stdout.readline().startswith("LISTENING"), squat.stderr.read()
+        status, body = victim.api("GET", f"/ui/{k.id}/jobs/")
+        assert status == 502 and body["error"]["code"] == "ui_port_foreign", (status, body)
+    finally:
+        done.touch()
+        out, err = squat.communicate(timeout=30)
+    assert "RECEIVED 0" in out, (out, err)
+    assert victim.api("DELETE", f"/api/sessions/{k.id}")[0] == 202
