@@ -372,6 +372,15 @@ static void opts_free(struct sparkd_opts *o) {
         free(o->spark_home);
 }
 
+/* Frees what the modules keep in d (each accepts never having started). */
+static void modules_free(struct sparkd *d) {
+        srv_free(d);
+        ui_free_all(d);
+        api_waits_free(d);
+        sessions_free(d);
+        prewarm_free(d);
+}
+
 static int run(struct sparkd *d) {
         if (sparkd_reload(d) < 0)
                 fatalx("out of memory loading configurations");
@@ -387,8 +396,10 @@ static int run(struct sparkd *d) {
                  d->cfgs->default_name ? d->cfgs->default_name : "none");
         if (sessions_init(d) < 0 || prewarm_init(d) < 0 || api_waits_init(d) < 0 || ui_init(d) < 0)
                 fatalx("out of memory");
-        if (srv_listen(d) < 0)
+        if (srv_listen(d) < 0) {
+                modules_free(d);
                 return 1;
+        }
         int r = kernel_global_init();
         if (r < 0)
                 fatalx("cannot initialise ZeroMQ: %s", strerror(-r));
@@ -405,11 +416,7 @@ static int run(struct sparkd *d) {
         sdn_notify("READY=1\nSTATUS=serving");
         prewarm_refresh(d);
         ev_run(d->loop, 0);
-        srv_free(d);
-        ui_free_all(d);
-        api_waits_free(d);
-        sessions_free(d);
-        prewarm_free(d);
+        modules_free(d);
         cluster_stop_all_sync(5.0);
         sparkhome_reset();
         proc_stop_all_sync(5.0);
