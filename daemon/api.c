@@ -345,6 +345,7 @@ static const struct api_route routes[] = {
         {"POST", "/api/sessions", h_session_start, true, ARG_NONE},
         {"GET", "/api/sessions/*", h_session_get, false, ARG_KERNEL},
         {"DELETE", "/api/sessions/*", h_session_stop, false, ARG_KERNEL},
+        {"POST", "/api/sessions/*/report", h_session_report, true, ARG_KERNEL},
 };
 
 /* Matches path against pattern; stores the "*" segment (at most one) in

@@ -5,7 +5,8 @@
 
 #include "api.h"
 
-#define API_MAX_WAIT 60.0 /* seconds a long poll may wait */
+#define API_MAX_WAIT 60.0  /* seconds a long poll may wait */
+#define API_LAZY_WAIT 90.0 /* seconds a lazy start waits for a warm JVM still starting */
 
 typedef void api_handler(struct sparkd *d, struct conn *c, const struct http_request *req,
                          json_t *body, const char *arg, struct api_response *resp);
@@ -21,4 +22,4 @@ void startup_fail_response(int f, char *err, struct api_response *resp);
  * (d->sessions_changed). */
 void api_sessions_changed(struct sparkd *d);
 
-api_handler h_session_start, h_session_get, h_session_stop;
+api_handler h_session_start, h_session_get, h_session_stop, h_session_report;

@@ -21,6 +21,7 @@
 struct waiter {
         struct conn *c;
         char kernel_id[KMSG_UUID_LEN + 1]; /* "" for the list */
+        bool lazy;                         /* a lazy start's answer, waiting for its warm JVM */
         unsigned long version;
         ev_timer timer;
         struct sparkd *d;
@@ -54,6 +55,7 @@ static const struct {
         [SESSION_NO_PORT] = {500, "no_port"},
         [SESSION_LAUNCH_FAILED] = {500, "launch_failed"},
         [SESSION_STARTUP] = {500, "startup"}, /* replaced by the startup failure's */
+        [SESSION_NOT_STARTING] = {409, "session_not_starting"},
         [SESSION_NOMEM] = {500, "out_of_memory"},
 };
 
@@ -121,7 +123,22 @@ static struct waiter *waiter_unlink(struct waiter *w) {
 static void waiter_answer(struct waiter *w) {
         waiter_unlink(w);
         struct api_response resp = {0};
-        session_answer(w->d, w->kernel_id[0] ? w->kernel_id : NULL, &resp);
+        if (w->lazy) {
+                json_t *a = session_lazy_answer(w->d, w->kernel_id);
+                if (!a) { /* waited too long: the kernel starts Spark alone */
+                        struct session_error err;
+                        json_t *stopped = NULL;
+                        session_stop(w->d, w->kernel_id, &stopped, &err);
+                        session_error_clear(&err);
+                        a = stopped;
+                }
+                if (a)
+                        api_ok(&resp, 202, a);
+                else
+                        api_fail(&resp, 404, "session_not_found", "the session went away");
+        } else {
+                session_answer(w->d, w->kernel_id[0] ? w->kernel_id : NULL, &resp);
+        }
         srv_reply(w->c, &resp);
         free(w);
 }
@@ -139,8 +156,14 @@ static void waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents) {
 void api_sessions_changed(struct sparkd *d) {
         for (struct waiter *w = d->waits->list, *next; w; w = next) {
                 next = w->next;
-                if (session_version(d, w->kernel_id[0] ? w->kernel_id : NULL) > w->version)
+                if (w->lazy) {
+                        json_t *a = session_lazy_answer(d, w->kernel_id);
+                        json_decref(a);
+                        if (a)
+                                waiter_answer(w);
+                } else if (session_version(d, w->kernel_id[0] ? w->kernel_id : NULL) > w->version) {
                         waiter_answer(w);
+                }
         }
 }
 
@@ -160,6 +183,28 @@ void api_waits_free(struct sparkd *d) {
         free(d->waits);
         d->waits = NULL;
         d->sessions_changed = NULL;
+}
+
+/* Defers c until the session (or list) of id changes past version, or
+ * secs pass; lazy: until session_lazy_answer has the kernel's answer. */
+static void waiter_add(struct sparkd *d, struct conn *c, const char *id, unsigned long version, double secs,
+                       bool lazy, struct api_response *resp) {
+        struct waiter *w = calloc(1, sizeof *w);
+        if (!w) {
+                api_fail(resp, 500, "out_of_memory", "out of memory");
+                return;
+        }
+        w->c = c;
+        w->d = d;
+        w->version = version;
+        w->lazy = lazy;
+        snprintf(w->kernel_id, sizeof w->kernel_id, "%s", id ? id : "");
+        ev_timer_init(&w->timer, waiter_timeout_cb, secs, 0.);
+        ev_timer_start(d->loop, &w->timer);
+        w->next = d->waits->list;
+        d->waits->list = w;
+        srv_defer(c, waiter_hangup, w);
+        resp->status = API_DEFERRED;
 }
 
 /* GET /api/sessions[/ID][?wait=S&version=N] */
@@ -191,29 +236,26 @@ void h_session_get(struct sparkd *d, struct conn *c, const struct http_request *
                 session_answer(d, id, resp);
                 return;
         }
-        struct waiter *w = calloc(1, sizeof *w);
-        if (!w) {
-                api_fail(resp, 500, "out_of_memory", "out of memory");
-                return;
-        }
-        w->c = c;
-        w->d = d;
-        w->version = since;
-        snprintf(w->kernel_id, sizeof w->kernel_id, "%s", id ? id : "");
-        ev_timer_init(&w->timer, waiter_timeout_cb, secs, 0.);
-        ev_timer_start(d->loop, &w->timer);
-        w->next = d->waits->list;
-        d->waits->list = w;
-        srv_defer(c, waiter_hangup, w);
-        resp->status = API_DEFERRED;
+        waiter_add(d, c, id, since, secs, false, resp);
 }
 
 /* POST /api/sessions: {"config", "kernel_id", "overrides", "restart"} */
 void h_session_start(struct sparkd *d, struct conn *c, const struct http_request *req, json_t *body,
                      const char *arg, struct api_response *resp) {
-        (void)c, (void)req, (void)arg;
+        (void)c, (void)arg;
         json_t *config = json_object_get(body, "config"), *kid = json_object_get(body, "kernel_id");
         json_t *ov = json_object_get(body, "overrides"), *restart = json_object_get(body, "restart");
+        json_t *lazy = json_object_get(body, "lazy");
+        if (lazy && !json_is_boolean(lazy)) {
+                api_fail(resp, 400, "invalid_request", "'lazy' must be true or false");
+                return;
+        }
+        /* a lazy start's answer holds the session's secrets: for the kernel
+         * only, never through the browser's proxy (which sends cookies) */
+        if (json_is_true(lazy) && http_header(req, "Cookie")) {
+                api_fail(resp, 403, "lazy_from_browser", "a lazy start is asked by the kernel, not a browser");
+                return;
+        }
         if (ov && !json_is_object(ov) && !json_is_null(ov)) {
                 api_fail(resp, 400, "invalid_request", "'overrides' must be an object");
                 return;
@@ -227,13 +269,22 @@ void h_session_start(struct sparkd *d, struct conn *c, const struct http_request
                 .kernel_id = json_string_value(kid),
                 .overrides = json_is_object(ov) ? ov : NULL,
                 .restart = json_is_true(restart),
+                .lazy = json_is_true(lazy),
         };
         struct session_error err;
         json_t *s = NULL;
-        if (session_start(d, &sreq, &s, &err) != SESSION_OK)
+        if (session_start(d, &sreq, &s, &err) != SESSION_OK) {
                 session_fail_response(&err, resp);
-        else
+        } else if (sreq.lazy && !json_object_get(s, "start") && c) {
+                /* a warm JVM is almost ready: the kernel waits for it (and
+                 * hears at once that the answer will take a while) */
+                json_decref(s);
+                waiter_add(d, c, sreq.kernel_id, 0, API_LAZY_WAIT, true, resp);
+                if (resp->status == API_DEFERRED)
+                        srv_interim(c, "HTTP/1.1 102 Processing\r\n\r\n");
+        } else {
                 api_ok(resp, 202, s);
+        }
 }
 
 /* DELETE /api/sessions/ID */
@@ -246,4 +297,20 @@ void h_session_stop(struct sparkd *d, struct conn *c, const struct http_request 
                 session_fail_response(&err, resp);
         else
                 api_ok(resp, 202, s);
+}
+
+/* POST /api/sessions/ID/report: from the kernel of a lazy start */
+void h_session_report(struct sparkd *d, struct conn *c, const struct http_request *req, json_t *body,
+                      const char *id, struct api_response *resp) {
+        (void)c;
+        if (http_header(req, "Cookie")) {
+                api_fail(resp, 403, "report_from_browser", "a report comes from the kernel, not a browser");
+                return;
+        }
+        struct session_error err;
+        json_t *s = NULL;
+        if (session_report(d, id, body, &s, &err) != SESSION_OK)
+                session_fail_response(&err, resp);
+        else
+                api_ok(resp, 200, s);
 }

@@ -49,6 +49,10 @@ struct warm {
         char props_path[PATH_MAX]; /* its --properties-file, until it started */
         int port;
         char secret[PREWARM_SECRET_MAX + 1];
+        /* a start waits for this JVM (prewarm_wait): it gets it once ready */
+        void (*wait_cb)(void *data, struct proc *p, json_t *handover);
+        void *wait_data;
+        const struct proc_cbs *wait_cbs;
         ev_timer poll;          /* the connection file, while starting */
         ev_timer idle;          /* while ready */
         ev_timer retry;         /* after a failure */
@@ -73,6 +77,8 @@ struct prewarm {
 };
 
 static void warm_fill(struct prewarm *pw);
+static void warm_fill_slots(struct prewarm *pw);
+static void warm_release_cold_waiters(struct prewarm *pw);
 
 /* ---- pure helpers ---- */
 
@@ -252,6 +258,17 @@ static void warm_drop_props(struct warm *w) {
         w->props_path[0] = '\0';
 }
 
+/* A start waiting for this JVM will not get it: it goes on without
+ * (cb with NULL), once. */
+static void warm_release_waiter(struct warm *w) {
+        void (*cb)(void *, struct proc *, json_t *) = w->wait_cb;
+        void *data = w->wait_data;
+        w->wait_cb = NULL;
+        w->wait_data = NULL;
+        if (cb)
+                cb(data, NULL, NULL);
+}
+
 /* Stops the JVM (if any); the slot becomes cold. */
 static void warm_stop(struct warm *w) {
         struct prewarm *pw = w->pw;
@@ -282,6 +299,7 @@ static void warm_stop(struct warm *w) {
 static struct warm *warm_free(struct warm *w) {
         struct prewarm *pw = w->pw;
         warm_stop(w);
+        warm_release_waiter(w);
         ev_timer_stop(pw->d->loop, &w->retry);
         free(w->config);
         free(w->key);
@@ -295,6 +313,7 @@ static void warm_failed(struct warm *w, const char *what, const char *detail) {
         struct prewarm *pw = w->pw;
         log_warnx("prewarm: %s: %s%s%s", w->config, what, detail && *detail ? ": " : "", detail ? detail : "");
         warm_stop(w);
+        warm_release_waiter(w);
         if (++w->failures >= PREWARM_MAX_FAILURES) {
                 log_warnx("prewarm: %s: %d failures in a row; trying again on the next user activity",
                           w->config, w->failures);
@@ -361,6 +380,8 @@ static int warm_read_conn(struct warm *w) {
         return r < 0 ? r : 1;
 }
 
+static void warm_give_to_waiter(struct warm *w);
+
 static void warm_ready(struct warm *w) {
         struct prewarm *pw = w->pw;
         w->state = W_READY;
@@ -371,6 +392,8 @@ static void warm_ready(struct warm *w) {
         log_info("prewarm: %s: %s ready in %.1f s (pid %d)%s", w->config,
                  w->connect ? "Spark Connect server" : "driver JVM", ev_now(pw->d->loop) - w->launched_at,
                  (int)w->pid, w->warmer ? " and warmed up" : "");
+        if (w->wait_cb)
+                warm_give_to_waiter(w);
 }
 
 /* ---- a warm Spark Connect server (cluster.h) ---- */
@@ -541,6 +564,10 @@ static void warm_poll_cb(struct ev_loop *loop, ev_timer *t, int revents) {
                 warm_fill(pw);
                 return;
         }
+        if (w->wait_cb) { /* a start waits: it gets the JVM now, without the warm-up */
+                warm_ready(w);
+                return;
+        }
         if (pw->warmup_off || (r = warm_start_warmup(w)) < 0) {
                 if (!pw->warmup_off)
                         log_errno(r, "prewarm: %s: cannot start the warm-up", w->config);
@@ -639,6 +666,7 @@ static void found_cb(void *data, const char *home, const char *detail) {
                  "SPARKD_PYTHON", sparkhome_python(), detail && *detail ? detail : "no output");
         log_warnx("prewarm: %s: no driver is kept ready until the configurations are reloaded", pw->problem);
         pw->discover_failed = true;
+        warm_release_cold_waiters(pw);
 }
 
 /* True when SPARK_HOME is known; else starts looking (once). */
@@ -662,7 +690,22 @@ static bool spark_home_known(struct prewarm *pw) {
 
 /* Starts what is missing, within the cap, the memory rule and the retry
  * pacing. */
+/* A start waits only for a JVM on its way: one still cold once SPARK_HOME
+ * is known did not launch (cap, memory, retry pacing) and will not soon. */
+static void warm_release_cold_waiters(struct prewarm *pw) {
+        if (pw->discover)
+                return; /* the launch follows the search */
+        for (struct warm *w = pw->warms; w; w = w->next)
+                if (w->wait_cb && w->state == W_COLD)
+                        warm_release_waiter(w);
+}
+
 static void warm_fill(struct prewarm *pw) {
+        warm_fill_slots(pw);
+        warm_release_cold_waiters(pw);
+}
+
+static void warm_fill_slots(struct prewarm *pw) {
         if (pw->shut || pw->d->opts.prewarm_max == 0 || ev_is_active(&pw->start_delay))
                 return;
         int n = warm_count(pw);
@@ -865,21 +908,67 @@ static void warm_handed_over(struct sparkd *d, struct warm *w) {
         ev_timer_start(d->loop, &w->retry);
 }
 
-struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
-                          const struct proc_cbs *cbs, void *data, json_t **ret_handover) {
-        struct warm *w = warm_takeable(d, e, overrides, false);
-        json_t *h = w ? json_pack("{s:i, s:s, s:i, s:s, s:s}", "port", w->port, "secret", w->secret, "pid",
-                                  (int)w->pid, "spark_home", d->prewarm->spark_home, "pin_thread",
-                                  pin_thread(json_object_get(w->spec, "env")))
-                      : NULL;
+/* Hands w's ready JVM to cbs/data; its handover in *ret.  NULL when out
+ * of memory (w keeps it). */
+static struct proc *warm_hand_over(struct warm *w, const struct proc_cbs *cbs, void *data, json_t **ret) {
+        json_t *h = json_pack("{s:i, s:s, s:i, s:s, s:s}", "port", w->port, "secret", w->secret, "pid", (int)w->pid,
+                              "spark_home", w->pw->spark_home, "pin_thread",
+                              pin_thread(json_object_get(w->spec, "env")));
         if (!h)
                 return NULL;
         struct proc *p = w->p;
         w->p = NULL;
         proc_set_owner(p, cbs, data);
-        warm_handed_over(d, w);
-        *ret_handover = h;
+        warm_handed_over(w->pw->d, w);
+        *ret = h;
         return p;
+}
+
+struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
+                          const struct proc_cbs *cbs, void *data, json_t **ret_handover) {
+        struct warm *w = warm_takeable(d, e, overrides, false);
+        return w ? warm_hand_over(w, cbs, data, ret_handover) : NULL;
+}
+
+/* The slot became ready with a start waiting: it gets the JVM. */
+static void warm_give_to_waiter(struct warm *w) {
+        void (*cb)(void *, struct proc *, json_t *) = w->wait_cb;
+        void *data = w->wait_data;
+        const struct proc_cbs *cbs = w->wait_cbs;
+        w->wait_cb = NULL;
+        w->wait_data = NULL;
+        json_t *h = NULL;
+        struct proc *p = warm_hand_over(w, cbs, data, &h);
+        cb(data, p, h);
+}
+
+bool prewarm_wait(struct sparkd *d, const struct cfg_entry *e, json_t *overrides, const struct proc_cbs *cbs,
+                  void *data, void (*cb)(void *data, struct proc *p, json_t *handover)) {
+        struct prewarm *pw = d->prewarm;
+        if (pw->shut)
+                return false;
+        warm_sync(d);
+        struct warm *w = warm_find(pw, e->name);
+        bool coming = w && (w->state == W_STARTING || w->state == W_WARMING ||
+                            (w->state == W_COLD && pw->discover)); /* launched once Spark is found */
+        if (!w || w->connect || w->wait_cb || !coming)
+                return false;
+        if (overrides && overrides_jvm(json_object_get(w->spec, "conf"), overrides))
+                return false;
+        w->wait_cb = cb;
+        w->wait_data = data;
+        w->wait_cbs = cbs;
+        log_info("prewarm: %s: a start waits for the %s driver JVM (pid %d)", w->config,
+                 w->state == W_WARMING ? "warming" : "starting", (int)w->pid);
+        return true;
+}
+
+void prewarm_wait_cancel(struct sparkd *d, void *data) {
+        for (struct warm *w = d->prewarm ? d->prewarm->warms : NULL; w; w = w->next)
+                if (w->wait_cb && w->wait_data == data) {
+                        w->wait_cb = NULL;
+                        w->wait_data = NULL;
+                }
 }
 
 struct cluster *prewarm_take_connect(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,

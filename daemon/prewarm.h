@@ -94,6 +94,19 @@ bool prewarm_jvm_level_key(const char *key);
 struct proc *prewarm_take(struct sparkd *d, const struct cfg_entry *e, json_t *overrides,
                           const struct proc_cbs *cbs, void *data, json_t **ret_handover);
 
+/* A start that found the warm JVM of e still starting or warming (not
+ * ready: prewarm_take gave nothing) waits for it rather than starting a
+ * second JVM beside it: returns true, and cb(data, p, handover) follows
+ * once the JVM is ready (as prewarm_take's; a JVM still starting skips its
+ * warm-up), or cb(data, NULL, NULL) when it fails or is replaced.  False
+ * when there is nothing to wait for (no such JVM, one waiter already, the
+ * overrides change the JVM).  One waiter per JVM. */
+bool prewarm_wait(struct sparkd *d, const struct cfg_entry *e, json_t *overrides, const struct proc_cbs *cbs,
+                  void *data, void (*cb)(void *data, struct proc *p, json_t *handover));
+
+/* The start of data no longer waits (it was stopped): no callback. */
+void prewarm_wait_cancel(struct sparkd *d, void *data);
+
 /* Hands the ready warm Spark Connect server of configuration e (a
  * `launch: connect` configuration) to a session, unless none is ready or
  * overrides change a JVM-level property.  Later callbacks go to cbs/data;

@@ -471,6 +471,10 @@ static void conn_write(struct conn *c) {
                 conn_process(c);
 }
 
+void srv_interim(struct conn *c, const char *head) {
+        (void)!send(c->fd, head, strlen(head), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 void srv_defer(struct conn *c, void (*on_hangup)(void *data), void *data) {
         c->deferred = true;
         c->on_hangup = on_hangup;

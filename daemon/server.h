@@ -41,6 +41,11 @@ struct api_response;
  * the answer. */
 void srv_defer(struct conn *c, void (*on_hangup)(void *data), void *data);
 
+/* Sends an interim (1xx) response head on a deferred connection now, e.g.
+ * "HTTP/1.1 102 Processing\r\n\r\n": the client knows the answer will
+ * take long.  Best effort. */
+void srv_interim(struct conn *c, const char *head);
+
 /* Finishes a request its handler deferred: sends resp (its body is
  * consumed) and goes on with the connection. */
 void srv_reply(struct conn *c, struct api_response *resp);

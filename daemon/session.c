@@ -64,6 +64,8 @@ struct session {
         char stop_msg[KMSG_UUID_LEN + 1];
         char marker[PATH_MAX];
         bool stop_requested;    /* DELETE while the start code runs */
+        bool lazy;              /* the kernel asked (its lazy `spark`): it reports back */
+        bool waiting_warm;      /* waits for a warm JVM still starting (prewarm_wait) */
         json_t *hints;          /* the configuration's error_hints */
         json_t *summary;        /* the configuration's {master, cores, memory} */
         ev_timer timeout;
@@ -290,6 +292,9 @@ static void jvm_stop(struct proc **pp) {
 /* Ends a start that will not become ready. */
 static void session_fail(struct session *s, const char *message) {
         session_stop_timer(s);
+        if (s->waiting_warm)
+                prewarm_wait_cancel(s->d, s);
+        s->waiting_warm = false;
         s->cluster = cluster_stop(s->cluster);
         jvm_stop(&s->jvm);
         s->state = S_FAILED;
@@ -383,6 +388,8 @@ static bool session_ui_port_unsafe(const struct session *s, char *why, size_t n)
         return true;
 }
 
+static void session_started(struct session *s);
+
 static void start_on_reply(void *data, json_t *content) {
         struct session *s = data;
         session_drop_marker(s);
@@ -407,6 +414,12 @@ static void start_on_reply(void *data, json_t *content) {
                 free(err);
                 return;
         }
+        session_started(s);
+}
+
+/* Spark runs in the kernel and s->info describes it: ready, unless its UI
+ * port is another user's (then failed, and Spark is stopped again). */
+static void session_started(struct session *s) {
         session_stop_timer(s);
         if (s->jvm_pid > 0 && !json_is_true(json_object_get(s->info, "prewarmed"))) {
                 log_info("session %s: the kernel could not use the warm driver JVM: started its own",
@@ -597,6 +610,8 @@ static int free_port(void) {
 static struct session *session_free(struct session *s) {
         if (!s)
                 return NULL;
+        if (s->waiting_warm)
+                prewarm_wait_cancel(s->d, s);
         ev_timer_stop(s->d->loop, &s->timeout);
         session_drop_marker(s);
         kernel_close(s->k);
@@ -901,6 +916,65 @@ static enum session_fail session_attach_kernel(struct session *s, struct session
         return err->fail;
 }
 
+/* The warm JVM a start waited for arrived (p), or will not (NULL): the
+ * start goes on — a click sends its start code, a lazy start's kernel
+ * gets its answer (the API layer follows the change). */
+static void session_warm_arrived(void *data, struct proc *p, json_t *handover) {
+        struct session *s = data;
+        s->waiting_warm = false;
+        if (s->state != S_STARTING) { /* stopped meanwhile: not wanted */
+                jvm_stop(&p);
+                json_decref(handover);
+                return;
+        }
+        if (p) {
+                s->jvm = p;
+                s->handover = handover;
+                s->jvm_pid = (int)proc_pid(p);
+        }
+        if (s->lazy) {
+                s->waiting_for = "Spark to start";
+                session_changed(s);
+        } else {
+                session_send_start_async(s, NULL, NULL);
+        }
+}
+
+/* A warm driver JVM for s: a ready one now, or one still starting later
+ * (s->waiting_warm) rather than a second JVM beside it. */
+static void session_take_jvm(struct session *s, const struct cfg_entry *e) {
+        s->jvm = prewarm_take(s->d, e, s->overrides, &jvm_cbs, s, &s->handover);
+        s->jvm_pid = s->jvm ? (int)proc_pid(s->jvm) : 0;
+        if (!s->jvm && prewarm_wait(s->d, e, s->overrides, &jvm_cbs, s, session_warm_arrived)) {
+                s->waiting_warm = true;
+                s->waiting_for = "the warm Spark driver to be ready";
+        }
+}
+
+/* A lazy start: a warm JVM when one is ready, the UI port and path; the
+ * kernel gets them in the answer (session_lazy_start) and reports back. */
+static enum session_fail session_begin_lazy(struct session *s, const struct cfg_entry *e,
+                                            struct session_error *err) {
+        struct sparkd *d = s->d;
+        if (json_is_object(json_object_get(e->doc, "launch")))
+                return set_err(err, SESSION_INVALID_REQUEST,
+                               "configuration %s starts its own cluster: it has no lazy spark (click Start Spark)",
+                               s->config);
+        s->lazy = true;
+        prewarm_touch(d); /* first: a warm JVM not yet launched (the start delay) starts now */
+        session_take_jvm(s, e);
+        enum session_fail f = session_ui_setup(s, err);
+        if (f == SESSION_OK && !s->waiting_warm)
+                s->waiting_for = "Spark to start";
+        return f;
+}
+
+/* What a lazy start's kernel needs (see session_start), or NULL. */
+static json_t *session_lazy_start(const struct session *s) {
+        return json_pack("{s:i, s:s, s:o, s:o, s:O?}", "ui_port", s->ui_port, "ui_path", s->ui_path, "conf",
+                         session_ui_conf(s), "secrets", session_secrets(s), "gateway", s->handover);
+}
+
 /* Takes a warm JVM or Connect server when one is ready, then sends the
  * start code or launches the configuration's cluster. */
 static enum session_fail session_begin(struct session *s, const struct cfg_entry *e,
@@ -908,20 +982,19 @@ static enum session_fail session_begin(struct session *s, const struct cfg_entry
         struct sparkd *d = s->d;
         json_t *launch = json_object_get(e->doc, "launch");
         char *warm_url = NULL;
-        if (!json_is_object(launch)) { /* a warm driver JVM, when one is ready */
-                s->jvm = prewarm_take(d, e, s->overrides, &jvm_cbs, s, &s->handover);
-                s->jvm_pid = s->jvm ? (int)proc_pid(s->jvm) : 0;
+        prewarm_touch(d); /* first: a warm JVM not yet launched (the start delay) starts now */
+        if (!json_is_object(launch)) { /* a warm driver JVM: a ready one, or one almost */
+                session_take_jvm(s, e);
         } else { /* a warm Connect server, when the configuration has one ready */
                 s->cluster = prewarm_take_connect(d, e, s->overrides, &launch_cbs, s, &warm_url);
                 s->warm_server = s->cluster != NULL;
         }
-        prewarm_touch(d);
         enum session_fail f = session_ui_setup(s, err);
         if (f == SESSION_OK && s->warm_server) { /* the server's UI is the session's */
                 s->ui_port = cluster_ui_port(s->cluster);
                 log_info("session %s: attaching to the warm Spark Connect server", s->kernel_id);
         }
-        if (f == SESSION_OK)
+        if (f == SESSION_OK && !s->waiting_warm) /* else session_warm_arrived sends it */
                 f = s->warm_server             ? session_send_start(s, NULL, warm_url, err)
                     : json_is_object(launch) ? session_launch(s, e, launch, err)
                                                : session_send_start(s, NULL, NULL, err);
@@ -978,7 +1051,7 @@ enum session_fail session_start(struct sparkd *d, const struct session_start_req
                 session_remove(old); /* its processes stop; run() stops its Spark first */
         s->next = d->sessions->list;
         d->sessions->list = s;
-        f = session_begin(s, e, err);
+        f = req->lazy ? session_begin_lazy(s, e, err) : session_begin(s, e, err);
         if (f != SESSION_OK) {
                 session_remove(s);
                 free(lazy);
@@ -986,18 +1059,24 @@ enum session_fail session_start(struct sparkd *d, const struct session_start_req
         }
         /* New kernels get this selection too.  Written after the request
          * left: the running kernel does not read the file, and the fsyncs
-         * would delay its start. */
+         * would delay its start.  (A lazy start came from that file.) */
         char *why = NULL;
-        if (startup_select_rendered(d, req->config, req->overrides, lazy, &why) != STARTUP_OK) {
+        if (!req->lazy && startup_select_rendered(d, req->config, req->overrides, lazy, &why) != STARTUP_OK) {
                 log_warnx("session %s: the startup file was not updated: %s", s->kernel_id, why ? why : "?");
                 free(why);
         }
         free(lazy);
         session_prune(d);
         ev_timer_start(d->loop, &s->timeout);
-        log_info("session %s: starting configuration '%s'", s->kernel_id, req->config);
+        log_info("session %s: %s configuration '%s'", s->kernel_id,
+                 req->lazy ? "the kernel's lazy spark starts" : "starting", req->config);
         session_changed(s);
         *ret = session_json(s);
+        if (*ret && req->lazy && !s->waiting_warm &&
+            json_object_set_new(*ret, "start", session_lazy_start(s)) < 0) {
+                json_decref(*ret);
+                *ret = NULL;
+        }
         return *ret ? SESSION_OK : set_err(err, SESSION_NOMEM, "out of memory");
 }
 
@@ -1040,6 +1119,9 @@ enum session_fail session_stop(struct sparkd *d, const char *id, json_t **ret, s
                         s->state = S_STOPPING;
                 } else {
                         session_cancel_marker(s);
+                        if (s->waiting_warm)
+                                prewarm_wait_cancel(d, s);
+                        s->waiting_warm = false;
                         s->cluster = cluster_stop(s->cluster);
                         jvm_stop(&s->jvm);
                         s->state = S_STOPPED;
@@ -1052,6 +1134,50 @@ enum session_fail session_stop(struct sparkd *d, const char *id, json_t **ret, s
                 break;
         default:
                 break; /* stopping, stopped or failed: nothing more to do */
+        }
+        *ret = session_json(s);
+        return *ret ? SESSION_OK : set_err(err, SESSION_NOMEM, "out of memory");
+}
+
+json_t *session_lazy_answer(struct sparkd *d, const char *id) {
+        struct session *s = session_find(d, id);
+        if (!s || (s->state == S_STARTING && s->waiting_warm))
+                return NULL;
+        json_t *o = session_json(s);
+        if (o && s->lazy && s->state == S_STARTING)
+                json_object_set_new(o, "start", session_lazy_start(s));
+        return o;
+}
+
+enum session_fail session_report(struct sparkd *d, const char *id, json_t *body, json_t **ret,
+                                 struct session_error *err) {
+        memset(err, 0, sizeof *err);
+        if (!kernel_id_valid(id))
+                return set_err(err, SESSION_INVALID_KERNEL, "a session id is its kernel's id (a UUID)");
+        struct session *s = session_find(d, id);
+        if (!s)
+                return set_err(err, SESSION_NOT_FOUND, "no Spark session for kernel %s", id);
+        if (!s->lazy || s->state != S_STARTING)
+                return set_err(err, SESSION_NOT_STARTING,
+                               "the session of kernel %s is %s, not a lazy start waiting for its report", id,
+                               state_names[s->state]);
+        json_t *info = json_object_get(body, "info"), *log = json_object_get(body, "log");
+        const char *error = json_string_value(json_object_get(body, "error"));
+        if (!json_is_object(info) == !error || (log && !json_is_array(log)))
+                return set_err(err, SESSION_INVALID_REQUEST,
+                               "a report has either 'info' (an object) or 'error' (a sentence), and 'log' (lines)");
+        size_t i;
+        json_t *line;
+        json_array_foreach(log, i, line) {
+                if (json_is_string(line))
+                        session_log(s, json_string_value(line));
+        }
+        if (error) {
+                session_fail(s, error);
+        } else {
+                json_decref(s->info);
+                s->info = json_incref(info);
+                session_started(s);
         }
         *ret = session_json(s);
         return *ret ? SESSION_OK : set_err(err, SESSION_NOMEM, "out of memory");

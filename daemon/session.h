@@ -37,6 +37,7 @@ enum session_fail {
         SESSION_NO_PORT,          /* no port for the Spark UI */
         SESSION_LAUNCH_FAILED,    /* the cluster of `launch` could not start */
         SESSION_STARTUP,          /* the configuration did not render: see startup */
+        SESSION_NOT_STARTING,     /* a report for a session that is not a lazy start */
         SESSION_NOMEM,
 };
 
@@ -55,15 +56,37 @@ struct session_start_req {
         const char *kernel_id;
         json_t *overrides; /* an object, or NULL */
         bool restart;      /* replace a session the kernel has */
+        bool lazy;         /* the kernel itself asks, from its lazy `spark` (see below) */
 };
 
 /* Creates d->sessions.  Returns 0 or -ENOMEM. */
 int sessions_init(struct sparkd *d);
 
 /* Starts Spark in a kernel.  On SESSION_OK, *ret is the session (a new
- * reference, state "starting"); otherwise err says why. */
+ * reference, state "starting"); otherwise err says why.
+ *
+ * A lazy start (req->lazy) comes from the kernel itself, from its lazy
+ * `spark` while the user's cell runs: nothing is sent into the kernel (it
+ * could not run before that cell ends).  The session waits for
+ * session_report, and *ret has a member "start" with what the kernel
+ * needs: {"ui_port", "ui_path", "conf" (spark.ui.port, spark.ui.proxyBase),
+ * "secrets" (for _sparkd.secure), "gateway" (a warm driver JVM, or null)}.
+ * The startup file is not rewritten. */
 enum session_fail session_start(struct sparkd *d, const struct session_start_req *req, json_t **ret,
                                 struct session_error *err);
+
+/* A lazy start that waits for a warm JVM still starting has no "start"
+ * yet: its answer then waits.  Returns the session with its "start" once
+ * the kernel can go on, the session without it when it is no longer
+ * starting (stopped, failed), or NULL while it still waits. */
+json_t *session_lazy_answer(struct sparkd *d, const char *id);
+
+/* The kernel of a lazy start reports: body {"info": {...}} (what
+ * _sparkd.describe says of the SparkSession) or {"error": "sentence"},
+ * and "log": [the JVM's start-up lines].  The session becomes ready (or
+ * failed, with a hint).  On SESSION_OK, *ret is the session. */
+enum session_fail session_report(struct sparkd *d, const char *id, json_t *body, json_t **ret,
+                                 struct session_error *err);
 
 /* Stops (or cancels) the session of kernel id.  On SESSION_OK, *ret is the
  * session (a new reference). */

@@ -88,11 +88,15 @@ static void startup_remember(struct sparkd *d, const char *name, json_t *overrid
 /* The startup file: the rendered code, then the helpers module `_sparkd`
  * (daemon/py/sparkd_helpers.py) that its lazy `spark` uses on first use —
  * at the end, so that a person reading the file sees the configuration
- * first.  Returns a malloc'd text or NULL. */
-static char *startup_file_text(const char *code) {
+ * first — and what the helpers need to ask this daemon for a session (its
+ * socket, the configuration and overrides).  Returns a malloc'd text or
+ * NULL. */
+static char *startup_file_text(struct sparkd *d, const char *name, json_t *overrides, const char *code) {
         struct strbuf sb = STRBUF_INIT;
         json_t *src = json_string(sparkd_py_sparkd_helpers);
-        int r = src ? sb_puts(&sb, code) : -ENOMEM;
+        json_t *daemon = json_pack("{s:s?, s:s, s:o}", "socket", d->opts.socket_path, "config", name, "overrides",
+                                   overrides ? json_incref(overrides) : json_object());
+        int r = src && daemon ? sb_puts(&sb, code) : -ENOMEM;
         if (r == 0)
                 r = sb_puts(&sb, "\n\n# sparkd's helpers (the module _sparkd: secure Spark start-up, Spark Connect "
                                  "client), used by `spark` on first use\n"
@@ -101,8 +105,14 @@ static char *startup_file_text(const char *code) {
         if (r == 0)
                 r = pylit_append(&sb, src, (size_t)-1, NULL, 0);
         if (r == 0)
-                r = sb_puts(&sb, ", '<sparkd helpers>', 'exec'), __import__('sys').modules['_sparkd'].__dict__)\n");
+                r = sb_puts(&sb, ", '<sparkd helpers>', 'exec'), __import__('sys').modules['_sparkd'].__dict__)\n"
+                                 "__import__('sys').modules['_sparkd'].daemon = ");
+        if (r == 0)
+                r = pylit_append(&sb, daemon, (size_t)-1, NULL, 0);
+        if (r == 0)
+                r = sb_putc(&sb, '\n');
         json_decref(src);
+        json_decref(daemon);
         if (r < 0) {
                 sb_free(&sb);
                 return NULL;
@@ -114,7 +124,7 @@ static char *startup_file_text(const char *code) {
  * asked. */
 static enum startup_fail startup_commit(struct sparkd *d, const char *name, json_t *overrides,
                                         const char *code, bool remember, char **ret_err) {
-        char *text = startup_file_text(code);
+        char *text = startup_file_text(d, name, overrides, code);
         if (!text) {
                 *ret_err = strdup("out of memory");
                 return STARTUP_NOMEM;

@@ -37,6 +37,15 @@ session = {}
 handover = None  # the daemon's warm driver JVM {port, secret, pid, spark_home, pin_thread}
 prewarmed = False
 cancelled = False
+# What the startup file tells a lazy `spark` about its daemon: {"socket",
+# "config", "overrides"}; None in the code a click sends.
+daemon = None
+managed = None      # the kernel id of a lazy session the daemon manages
+start_log = []      # the driver JVM's start-up lines (kept out of the cell)
+quiet = [False]     # the JVM's stderr is kept out of the cell while true
+DAEMON_TIMEOUT = 3.0  # seconds a lazy start waits for the daemon's answer, then starts alone
+DAEMON_LONG_WAIT = 100.0  # once it said "102 Processing": a warm JVM is almost ready
+DAEMON_MAX_ANSWER = 1 << 20
 
 JWS_FILTER = "org.apache.spark.ui.JWSFilter"
 JWS_KEY = "spark.org.apache.spark.ui.JWSFilter.param.secretKey"
@@ -82,6 +91,8 @@ def secure(master, conf, env):
     if session.get("auth_secret"):
         conf["spark.authenticate"] = "true"
         conf["spark.authenticate.secret"] = session["auth_secret"]
+    # progress belongs to the UI and the toolbar, not to the cell's output
+    conf["spark.ui.showConsoleProgress"] = "false"
     if spark_major() >= 4:
         filters = [f for f in str(conf.get("spark.ui.filters") or "").split(",") if f.strip()]
         if JWS_FILTER not in filters:
@@ -267,9 +278,17 @@ def launch(sconf):
     rfd, wfd = os.pipe()
 
     def pump():
+        # start-up lines are kept (for the session's log and a failure's
+        # message) while quiet[0]; later ones (Spark's warnings while jobs
+        # run) go to the kernel's stderr, i.e. the running cell
         with os.fdopen(rfd, "rb", buffering=0) as f:
             for line in iter(f.readline, b""):
-                tail.append(line.decode("utf-8", "replace").rstrip())
+                text = line.decode("utf-8", "replace").rstrip()
+                tail.append(text)
+                if quiet[0]:
+                    if len(start_log) < 200:
+                        start_log.append(text)
+                    continue
                 try:
                     os.write(2, line)
                 except OSError:
@@ -315,6 +334,8 @@ def prepare(master, app_name, conf, env):
     the builder's getOrCreate() only creates the SparkContext in it.
     Nothing to do for Spark Connect (the daemon started the server)."""
     global handover, prewarmed
+    if not session and daemon is not None:
+        register(conf)  # a lazy start: the daemon's session, or an unmanaged one
     h, handover = handover, None
     secure(master, conf, env)
     os.environ.update(env)
@@ -361,6 +382,7 @@ def run(marker, code, filename, ns, gateway=None, secrets=None):
     global cancelled, handover, session
     handover = gateway
     session = dict(secrets or {})
+    quiet[0] = False  # the click's output goes to the daemon's session log, not a cell
     if os.path.exists(marker):
         cancelled = True
         return
@@ -376,13 +398,19 @@ def info(ns):
         def __repr__(self):
             return json.dumps(d)
 
-    d = {}
     if cancelled:
-        d["cancelled"] = True
+        d = {"cancelled": True}
         return Info()
     s = ns.get("spark")
     if s is None:
         raise RuntimeError("the start code did not define spark")
+    d = describe(s)
+    return Info()
+
+
+def describe(s):
+    """What the daemon shows of the SparkSession s (a dict)."""
+    d = {}
 
     def get(key, f):
         try:
@@ -409,4 +437,144 @@ def info(ns):
         get("driver_memory", lambda: conf.get("spark.driver.memory", "1g"))
         get("ui_protected", lambda: JWS_FILTER in (conf.get("spark.ui.filters", "") or "").split(","))
         get("loopback", lambda: conf.get("spark.driver.bindAddress", "") == LOOPBACK)
-    return Info()
+    return d
+
+
+# ---- a lazy start managed by the daemon -----------------------------------
+
+
+class DaemonUnavailable(Exception):
+    """Why a lazy start is not managed (one short sentence)."""
+
+
+def trusted_socket(path):
+    """Refuses a socket another user could have put there: its directory
+    must be ours, a real directory, closed to others; the socket ours."""
+    import stat
+
+    uid = os.getuid()
+    directory = os.path.dirname(path) or "."
+    try:
+        d, s = os.lstat(directory), os.lstat(path)
+    except OSError as e:
+        raise DaemonUnavailable("no daemon at %s (%s)" % (path, e.strerror)) from None
+    if not stat.S_ISDIR(d.st_mode) or d.st_uid != uid or d.st_mode & 0o077:
+        raise DaemonUnavailable("refusing %s: its directory is not yours alone" % path)
+    if not stat.S_ISSOCK(s.st_mode) or s.st_uid != uid:
+        raise DaemonUnavailable("refusing %s: not a socket of yours" % path)
+
+
+def daemon_request(method, target, body=None, timeout=DAEMON_TIMEOUT):
+    """One request to the daemon over its Unix socket (checked first, and
+    its peer's uid after connecting).  Returns (status, JSON body)."""
+    import json
+    import socket
+    import struct
+
+    path = daemon["socket"]
+    trusted_socket(path)
+    data = json.dumps(body).encode() if body is not None else b""
+    head = ("%s %s HTTP/1.1\r\nHost: sparkd\r\nConnection: close\r\nContent-Length: %d\r\n"
+            "%s\r\n" % (method, target, len(data), "Content-Type: application/json\r\n" if body is not None
+                         else "")).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except OSError as e:
+            raise DaemonUnavailable("no daemon at %s (%s)" % (path, e.strerror or e)) from None
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if struct.unpack("3i", creds)[1] != os.getuid():
+            raise DaemonUnavailable("refusing %s: another user answers on it" % path)
+        try:
+            sock.sendall(head + data)
+            raw = b""
+            while len(raw) <= DAEMON_MAX_ANSWER:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                raw += chunk
+                while raw.startswith(b"HTTP/1.1 1") and b"\r\n\r\n" in raw:
+                    raw = raw.partition(b"\r\n\r\n")[2]  # interim: the answer takes longer
+                    sock.settimeout(DAEMON_LONG_WAIT)
+        except socket.timeout:
+            raise DaemonUnavailable("the daemon did not answer within %g s" % sock.gettimeout()) from None
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    try:
+        status = int(head.split(b" ", 2)[1])
+        return status, json.loads(payload.decode()) if payload else None
+    except (IndexError, ValueError):
+        raise DaemonUnavailable("the daemon's answer is not HTTP with JSON") from None
+
+
+def kernel_id():
+    """This kernel's id, from its connection file's name."""
+    import re
+
+    from ipykernel.connect import get_connection_file
+
+    m = re.fullmatch(r"kernel-([0-9a-fA-F-]{36})\.json", os.path.basename(get_connection_file()))
+    if not m:
+        raise DaemonUnavailable("this kernel's connection file does not name its id")
+    return m.group(1)
+
+
+def register(conf):
+    """A lazy start asks the daemon for a session: the UI port and path,
+    the session's secrets and, when one is ready, a warm driver JVM — all
+    in the answer; nothing is sent back into this busy kernel.  conf gets
+    the UI settings.  Without a daemon (or with one that does not answer
+    soon) Spark starts here all the same, after one line saying why it is
+    not managed."""
+    global managed, session, handover
+    quiet[0] = True
+    try:
+        kid = kernel_id()
+        status, body = daemon_request("POST", "/api/sessions", {
+            "config": daemon["config"], "overrides": daemon.get("overrides") or {}, "kernel_id": kid,
+            "lazy": True, "restart": True})
+        if status != 202:
+            message = ((body or {}).get("error") or {}).get("message") or "HTTP %d" % status
+            raise DaemonUnavailable("the daemon refused: %s" % message)
+        start = body.get("start")
+        if start is None:
+            raise DaemonUnavailable("the daemon's session ended before Spark started (%s)"
+                                    % (body.get("reason") or body.get("state")))
+    except DaemonUnavailable as e:
+        print("sparkd: Spark starts without Start Spark (%s): no Spark UI link or Stop in the toolbar" % e)
+        return
+    except Exception as e:  # an old daemon, a broken answer: never a traceback here
+        print("sparkd: Spark starts without Start Spark (%s: %s)" % (type(e).__name__, e))
+        return
+    managed = kid
+    session = dict(start.get("secrets") or {})
+    handover = start.get("gateway")
+    conf.update(start.get("conf") or {})
+
+
+def report(spark=None, error=None):
+    """Called by the template once getOrCreate() returned (spark) or
+    failed (error): a lazy session the daemon manages becomes ready or
+    failed there, with the JVM's start-up lines in its log.  Returns the
+    daemon's hint for a failure, or None."""
+    global managed
+    quiet[0] = False
+    kid, managed = managed, None
+    if kid is None:
+        return None
+    body = {"log": start_log[-40:]}
+    if spark is not None:
+        body["info"] = describe(spark)
+    else:
+        body["error"] = str(error).strip().splitlines()[0][:500] if str(error).strip() else type(error).__name__
+    del start_log[:]
+    try:
+        status, answer = daemon_request("POST", "/api/sessions/%s/report" % kid, body)
+    except Exception as e:
+        print("sparkd: could not tell Start Spark that Spark %s (%s)" % ("started" if spark else "failed", e))
+        return None
+    if status != 200:
+        message = ((answer or {}).get("error") or {}).get("message") or "HTTP %d" % status
+        print("sparkd: Start Spark did not take this Spark: %s" % message)
+        return None
+    return ((answer or {}).get("error") or {}).get("hint")

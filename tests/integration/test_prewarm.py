@@ -177,6 +177,20 @@ def test_second_kernel_gets_another_jvm_and_stop_ends_it(env):
     assert java_children(env.proc.pid) == []
 
 
+def test_a_click_during_the_warm_up_waits_for_that_jvm(env):
+    """The first click comes before the warm JVM is ready (it starts with
+    that activity): the start waits for it, no second JVM beside it."""
+    k = env.kernel()
+    assert java_children(env.proc.pid) == []  # nothing warm yet (the start delay)
+    start(env, k.id)
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready" and s["prewarmed"] is True, s
+    assert s["jvm_pid"] == warm_pids(env)[0]
+    assert java_children(k.pid) == []  # the kernel started no JVM of its own
+    assert "a start waits for the starting driver JVM" in env.output()
+    assert run_ok(k, "print(spark.range(5).count())") == "5"
+
+
 def test_restart_in_same_kernel_replaces_the_jvm(env):
     first = wait_warm(env)
     k = env.kernel()
@@ -216,18 +230,19 @@ def test_idle_warm_jvm_is_reaped_then_rewarmed(daemon_factory, tmp_path):
         time.sleep(1)
         assert java_children(d.proc.pid) == []
         assert len(warm_pids(d)) == 1  # not restarted by itself
-        # user activity brings it back; a start meanwhile is cold
+        # a start brings it back and waits for it (no second, cold JVM)
         k = d.kernel()
         start(d, k.id)
         s = wait_state(d, k.id)
-        assert s["state"] == "ready" and s["prewarmed"] is False, s
-        second = wait_warm(d, 2)
+        assert s["state"] == "ready" and s["prewarmed"] is True and s["jvm_pid"] == warm_pids(d)[1], s
+        assert java_children(k.pid) == []
+        third = wait_warm(d, 3)  # the refill after the handover
         # idle again; opening a toolbar (GET /api/configs) also counts as activity
-        assert wait_until(lambda: not pid_alive(second), 20), d.output()
+        assert wait_until(lambda: not pid_alive(third), 20), d.output()
         time.sleep(1)
-        assert len(warm_pids(d)) == 2
+        assert len(warm_pids(d)) == 3
         assert d.get("/api/configs").status == 200
-        wait_warm(d, 3)
+        wait_warm(d, 4)
     finally:
         for k in d.kernels:
             k.shutdown()
