@@ -262,18 +262,24 @@ security-test: deps $(SPARKD_BIN) $(TOOL_BINS) $(E2E_STAMP)
 # ASan+UBSan, libFuzzer), then the suites in two lanes at once, each suite's
 # output in build/suites/NAME.log and its wall time in the table at the end:
 #
-#   lane "jvm"  (Spark JVMs, one suite at a time: two would fight for the
-#                two cores and time out):  integration-jvm, hub-jvm,
-#                cluster, e2e, security
-#   lane "light" (no JVM: the daemon, its unit tests, the toolbar's tests):
-#                unit, jinja, py-lint, integration, hub, labextension,
-#                asan-unit, asan-integration, asan-hub, fuzz-smoke
+#   lane "jvm"   the Spark suites that take longest: integration-jvm
+#                (sessions), hub-jvm, e2e
+#   lane "light" first what needs no JVM (the daemon, its unit tests, the
+#                toolbar's tests): unit, jinja, py-lint, integration, hub,
+#                labextension, asan-unit, asan-integration, asan-hub,
+#                fuzz-smoke; then, once it is free, the other Spark suites:
+#                integration-warm (pre-warming and lazy starts), cluster,
+#                security
+# At most two suites run at once (two cores); the integration tests that
+# start Spark are split by marker (`jvm and not warm` / `jvm and warm`), so
+# together the two passes run every one of them.
 #
 # The ASan pass runs the unit tests and the daemon-level tests without a JVM
 # (the `jvm` ones run in the normal pass).  Every suite runs even when an
 # earlier one failed; make test fails if any did, or if any test skipped.
-SUITES_JVM   := integration-jvm hub-jvm cluster e2e security
-SUITES_LIGHT := unit jinja py-lint integration hub labextension asan-unit asan-integration asan-hub fuzz-smoke
+SUITES_JVM   := integration-jvm hub-jvm e2e
+SUITES_LIGHT := unit jinja py-lint integration hub labextension asan-unit asan-integration asan-hub fuzz-smoke \
+	integration-warm cluster security
 SUITE        := scripts/suite.sh
 
 root-check:
@@ -294,17 +300,13 @@ test: root-check
 
 # The two lanes: each chains its suites (order-only), make -j2 runs the
 # two chains side by side.
-suites: suite-security suite-fuzz-smoke
+suites: suite-e2e suite-security
 suite-integration-jvm:
-	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m jvm --deselect-ok"
+	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m 'jvm and not warm' --deselect-ok"
 suite-hub-jvm: | suite-integration-jvm
 	-$(SUITE) hub-jvm $(MAKE) hub-test PYTEST_ARGS="-m jvm --deselect-ok"
-suite-cluster: | suite-hub-jvm
-	-$(SUITE) cluster $(MAKE) cluster-test
-suite-e2e: | suite-cluster
+suite-e2e: | suite-hub-jvm
 	-$(SUITE) e2e $(MAKE) e2e-test
-suite-security: | suite-e2e
-	-$(SUITE) security $(MAKE) security-test
 suite-unit:
 	-$(SUITE) unit $(MAKE) unit
 suite-jinja: | suite-unit
@@ -325,6 +327,12 @@ suite-asan-hub: | suite-asan-integration
 	-$(SUITE) asan-hub $(MAKE) SANITIZE=1 hub-test
 suite-fuzz-smoke: | suite-asan-hub
 	-$(SUITE) fuzz-smoke $(MAKE) fuzz-smoke
+suite-integration-warm: | suite-fuzz-smoke
+	-$(SUITE) integration-warm $(MAKE) integration PYTEST_ARGS="-m 'jvm and warm' --deselect-ok"
+suite-cluster: | suite-integration-warm
+	-$(SUITE) cluster $(MAKE) cluster-test
+suite-security: | suite-cluster
+	-$(SUITE) security $(MAKE) security-test
 .PHONY: $(addprefix suite-,$(SUITES_JVM) $(SUITES_LIGHT))
 
 install: daemon/sparkd tools/sparkctl tools/sparkd-launch

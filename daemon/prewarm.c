@@ -418,7 +418,7 @@ static void warm_cl_ready(void *data, const char *url) {
                 return;
         }
         w->state = W_WARMING; /* the poll timer bounds the warm-up */
-        ev_timer_set(&w->poll, PREWARM_READY_TIMEOUT - (ev_now(pw->d->loop) - w->launched_at) + 0.01, 0);
+        ev_timer_set(&w->poll, PREWARM_WARMUP_TIMEOUT, 0);
         ev_timer_start(pw->d->loop, &w->poll);
 }
 
@@ -550,15 +550,27 @@ static void warm_poll_cb(struct ev_loop *loop, ev_timer *t, int revents) {
         (void)revents;
         struct warm *w = (struct warm *)((char *)t - offsetof(struct warm, poll));
         struct prewarm *pw = w->pw;
-        int r = w->state == W_STARTING ? warm_read_conn(w) : 0;
+        if (w->state == W_WARMING) { /* PREWARM_WARMUP_TIMEOUT passed */
+                ev_timer_stop(loop, t);
+                log_warnx("prewarm: %s: the warm-up did not finish within %.0f s (a busy machine): %s are "
+                          "kept ready without it from now on", w->config, PREWARM_WARMUP_TIMEOUT,
+                          w->connect ? "Spark Connect servers" : "driver JVMs");
+                if (w->connect)
+                        pw->connect_warmup_off = true;
+                else
+                        pw->warmup_off = true;
+                warm_failed(w, "the warm-up did not finish in time", NULL);
+                warm_fill(pw);
+                return;
+        }
+        int r = warm_read_conn(w);
         if (r == 0 && ev_now(loop) - w->launched_at < PREWARM_READY_TIMEOUT)
                 return;
         ev_timer_stop(loop, t);
         if (r <= 0) {
                 char *line = w->p ? last_line(w->p) : NULL;
                 warm_failed(w, r < 0 ? "the warm driver JVM wrote an unreadable connection file"
-                               : w->state == W_WARMING ? "the warm-up did not finish in time"
-                                                       : "the warm driver JVM did not start in time",
+                                     : "the warm driver JVM did not start in time",
                             line);
                 free(line);
                 warm_fill(pw);
@@ -575,7 +587,7 @@ static void warm_poll_cb(struct ev_loop *loop, ev_timer *t, int revents) {
                 return;
         }
         w->state = W_WARMING;
-        ev_timer_set(t, PREWARM_READY_TIMEOUT - (ev_now(loop) - w->launched_at), 0);
+        ev_timer_set(t, PREWARM_WARMUP_TIMEOUT, 0);
         ev_timer_start(loop, t);
 }
 

@@ -57,6 +57,10 @@
 #define PREWARM_MAX_DEFAULT   2u
 #define PREWARM_MAX_LIMIT     16u
 #define PREWARM_READY_TIMEOUT 120.0 /* seconds from launch to the connection file */
+/* seconds the warm-up may take; past it (a machine too busy) the JVM is
+ * replaced once and later ones are kept ready without a warm-up, instead
+ * of being killed and restarted in a loop */
+#define PREWARM_WARMUP_TIMEOUT 300.0
 #define PREWARM_RETRY         60.0  /* seconds between launches after a failure */
 #define PREWARM_MAX_FAILURES  3
 #ifndef PREWARM_REFILL_DELAY

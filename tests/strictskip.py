@@ -29,6 +29,8 @@ def pytest_configure(config):
         "markers", "optional(reason): this test may be skipped in `make test`; the reason is printed")
     config.addinivalue_line(
         "markers", "jvm: starts Spark (a JVM); the ASan pass leaves these to the normal pass")
+    config.addinivalue_line(
+        "markers", "warm: a jvm test of pre-warming or lazy starts (make test runs them in their own suite)")
 
 
 def pytest_deselected(items):

@@ -15,7 +15,8 @@ from test_sessions import wait_state
 
 import pyspark  # noqa: F401  (the .venv has it: make venv; a missing one fails loudly)
 
-pytestmark = pytest.mark.jvm
+# the JVM pass runs these beside the sessions suite (make test: integration-warm)
+pytestmark = [pytest.mark.jvm, pytest.mark.warm]
 
 # What a JVM prints while it starts: none of it belongs in a cell.
 JVM_NOISE = re.compile(r"WARNING: Using incubator|log4j|NativeCodeLoader|Setting default log level|"

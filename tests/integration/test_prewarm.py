@@ -12,7 +12,8 @@ from test_sessions import start, wait_state
 
 import pyspark  # noqa: F401  (the .venv has it: make venv; a missing one fails loudly)
 
-pytestmark = pytest.mark.jvm
+# the JVM pass runs these beside the sessions suite (make test: integration-warm)
+pytestmark = [pytest.mark.jvm, pytest.mark.warm]
 
 CONFIG = """\
 name: local
