@@ -311,9 +311,13 @@ def test_second_notebook_gets_a_lazy_spark(ctx):
 # (click → ready times are figures, not assertions: bench/b_click.py)
 
 def restart_kernel(page):
-    """Stops Spark if running and waits for not-started."""
+    """Stops Spark if running and waits for not-started. After a page load the
+    toolbar shows before the kernel's state is known: wait for a settled state
+    (ready or not started) before deciding whether there is anything to stop."""
     tb = toolbar(page)
-    if tb.locator(".jp-StartSpark-stop").count():
+    settled = tb.locator(f"{CHIP}.jp-StartSpark-chip-ready, {CHIP}.jp-StartSpark-chip-not-started")
+    expect(settled).to_be_visible(timeout=60_000)
+    if tb.locator(f"{CHIP}.jp-StartSpark-chip-ready").count():
         tb.locator(".jp-StartSpark-stop").click()
     wait_state(page, "not-started", 60_000)
 
