@@ -790,6 +790,7 @@ struct loader {
         size_t cap, diag_cap;
         const char *const *admin;
         size_t n_admin;
+        const char *shipped; /* the shipped configurations (templates only), or NULL */
 };
 
 /* Appends m (taken; NULL means an allocation failed) to the diagnostics. */
@@ -910,19 +911,27 @@ static int try_template(const char *dir, const char *name, tmpl **ret_t, char **
         return 1;
 }
 
-/* Finds e's template in dir/templates, then in each admin dir's; sets
- * e->tmpl or e->error.  Returns 0 or -ENOMEM. */
+/* Finds e's template in dir/templates, then in each admin dir's, then in
+ * the shipped one's; sets e->tmpl or e->error.  Returns 0 or -ENOMEM. */
 static int load_template(struct loader *l, struct cfg_entry *e, const char *dir,
                          const int tpos[2]) {
         const char *name = json_string_value(json_object_get(e->doc, "template"));
         int r = try_template(dir, name, &e->tmpl, &e->error);
-        for (size_t i = 0; r == 0 && i < l->n_admin; i++)
+        bool shipped_seen = l->shipped && strcmp(l->shipped, dir) == 0;
+        for (size_t i = 0; r == 0 && i < l->n_admin; i++) {
+                if (l->shipped && strcmp(l->admin[i], l->shipped) == 0)
+                        shipped_seen = true;
                 if (strcmp(l->admin[i], dir) != 0)
                         r = try_template(l->admin[i], name, &e->tmpl, &e->error);
+        }
+        if (r == 0 && l->shipped && !shipped_seen)
+                r = try_template(l->shipped, name, &e->tmpl, &e->error);
         if (r == 0) {
-                e->error = msg("%s:%d:%d: template \"%s\" not found in %s/templates or an "
-                               "admin templates directory",
-                               e->path, tpos[0], tpos[1], name, dir);
+                e->error = msg("%s:%d:%d: template \"%s\" not found in %s/templates%s an "
+                               "admin templates directory%s%s%s",
+                               e->path, tpos[0], tpos[1], name, dir, l->shipped ? "," : " or",
+                               l->shipped ? " or " : "", l->shipped ? l->shipped : "",
+                               l->shipped ? "/templates" : "");
                 r = e->error ? 1 : -ENOMEM;
         }
         return r < 0 ? r : 0;
@@ -1074,8 +1083,8 @@ static int cmp_entry(const void *a, const void *b) {
 }
 
 int cfg_load(const char *const *admin_dirs, size_t n_admin, const char *user_dir,
-             struct cfg_set **ret) {
-        struct loader l = {.admin = admin_dirs, .n_admin = n_admin};
+             const char *shipped_dir, struct cfg_set **ret) {
+        struct loader l = {.admin = admin_dirs, .n_admin = n_admin, .shipped = shipped_dir};
         int r = (l.s = calloc(1, sizeof *l.s)) ? 0 : -ENOMEM;
         for (size_t i = 0; r == 0 && i < n_admin; i++)
                 r = load_dir(&l, admin_dirs[i], CFG_SYSTEM);

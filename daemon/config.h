@@ -9,8 +9,10 @@
  *   DIR/NAME.yaml (or .yml)     one configuration per file
  *   DIR/templates/TEMPLATE      templates referenced by `template:`
  * A configuration's template is looked up in its own DIR/templates first,
- * then in each admin directory's templates/ in order.  The default template
- * is CFG_DEFAULT_TEMPLATE.
+ * then in each admin directory's templates/ in order, then in the shipped
+ * configurations' templates/ (so an admin directory of YAML files alone
+ * can use the shipped default template).  The default template is
+ * CFG_DEFAULT_TEMPLATE.
  *
  * YAML 1.2 core schema: only true/false are booleans, null/~/empty are null,
  * decimal integers and floats are numbers; everything else, and every quoted
@@ -78,13 +80,16 @@ int cfg_validate_json(json_t *in, json_t **ret_doc, char **ret_err);
 int cfg_validate_json_as(json_t *in, const char *name, json_t **ret_doc, char **ret_err);
 
 /* Loads every configuration in the admin dirs (in order) and the user dir
- * (may be NULL).  A missing directory is not an error.  A user file with
+ * (may be NULL).  shipped_dir (may be NULL), the shipped configurations'
+ * directory, is searched for templates after the admin dirs; its YAML files
+ * are loaded only when it is also one of admin_dirs.  A missing directory
+ * is not an error.  A user file with
  * the name of an admin file shadows it (source "user") unless the admin's
  * is locked; then the user file is ignored and a diagnostic says so.
  * Every problem found goes to s->diags (also stored on its entry when the
  * file's name is known).  Returns 0 or -ENOMEM. */
 int cfg_load(const char *const *admin_dirs, size_t n_admin, const char *user_dir,
-             struct cfg_set **ret);
+             const char *shipped_dir, struct cfg_set **ret);
 
 struct cfg_set *cfg_set_free(struct cfg_set *s);
 

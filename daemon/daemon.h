@@ -13,6 +13,8 @@ struct sparkd_opts {
         char *config_dirs[SPARKD_MAX_CONFIG_DIRS]; /* admin dirs, in order */
         size_t n_config_dirs;
         char *user_config_dir;
+        char *shipped_configs;  /* the shipped configurations: templates searched last */
+        char *datadir_note;     /* why the data beside the binary is not used, or NULL */
         char *ipython_dir;
         char *state_dir;        /* keeps the user's last selection */
         char *public_prefix;    /* SPARKD_PUBLIC_PREFIX: where the browser reaches us */

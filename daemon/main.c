@@ -12,6 +12,7 @@
 #include "api.h"
 #include "cluster.h"
 #include "config.h"
+#include "config_paths.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "kernel.h"
@@ -39,7 +40,9 @@ static const char usage_text[] =
         "                             else ~/.local/state/sparkd/run/sparkd.sock)\n"
         "  -c, --config-dir DIR       an administrator's configuration directory; repeat\n"
         "                             for more, earlier ones win  [SPARKD_CONFIG_DIRS, ':'-separated]\n"
-        "                             (default /etc/sparkd/configs and " SPARKD_DATADIR "/configs)\n"
+        "                             (default /etc/sparkd/configs and the shipped ones,\n"
+        "                             PREFIX/share/sparkd/configs beside PREFIX/bin/sparkd,\n"
+        "                             else " SPARKD_DATADIR "/configs)\n"
         "  -u, --user-config-dir DIR  the user's own configurations [SPARKD_USER_CONFIG_DIR]\n"
         "                             (default $XDG_CONFIG_HOME/sparkd/configs); '' disables\n"
         "  -i, --ipython-dir DIR      IPython directory           [IPYTHONDIR] (default ~/.ipython)\n"
@@ -63,6 +66,7 @@ static const char usage_text[] =
         "                             (default 900)      [SPARKD_PREWARM_IDLE]\n"
         "      --check-config         load every configuration, print 'configuration OK'\n"
         "                             or each error as FILE:LINE:COL: message; exit 0 or 1\n"
+        "                             (1 also when no configuration or no default is found)\n"
         "      --render-template FILE --context FILE.json\n"
         "                             render one template to standard output and exit\n"
         "  -v, --verbose              log every request                [SPARKD_VERBOSE=1]\n"
@@ -141,8 +145,29 @@ static const char *home_dir(void) {
         return h;
 }
 
+/* The shipped data: PREFIX/share/sparkd beside our own PREFIX/bin, else
+ * the directory compiled in (config_paths.h).  When one beside us exists
+ * but is not trusted, *ret_note says so. */
+static char *find_datadir(char **ret_note) {
+        char exe[PATH_MAX], dir[PATH_MAX], beside[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0)
+                exe[n] = '\0';
+        if (cfgpath_datadir(n > 0 ? exe : NULL, SPARKD_DATADIR, dir, sizeof dir) < 0)
+                fatalx("the shipped data directory's path is too long");
+        if (n > 0 && cfgpath_data_from_exe(exe, beside, sizeof beside) == 0 && strcmp(beside, dir) != 0 &&
+            access(beside, F_OK) == 0)
+                *ret_note = xstrdupf("%s beside this sparkd is not used: it and its configs/ must be "
+                                     "directories owned by root or you and writable by no one else",
+                                     beside);
+        return xstrdup(dir);
+}
+
 /* Fills what options and the environment left unset with the defaults. */
 static void opts_defaults(struct sparkd_opts *o) {
+        char *datadir = find_datadir(&o->datadir_note);
+        o->shipped_configs = xstrdupf("%s/configs", datadir);
+        free(datadir);
         if (!o->socket_path && env("SPARKD_SOCKET"))
                 o->socket_path = xstrdup(env("SPARKD_SOCKET"));
         if (!o->socket_path) {
@@ -162,7 +187,7 @@ static void opts_defaults(struct sparkd_opts *o) {
         }
         if (o->n_config_dirs == 0) {
                 add_config_dir(o, "/etc/sparkd/configs");
-                add_config_dir(o, SPARKD_DATADIR "/configs");
+                add_config_dir(o, o->shipped_configs);
         }
         if (!o->user_config_dir && getenv("SPARKD_USER_CONFIG_DIR"))
                 o->user_config_dir = xstrdup(getenv("SPARKD_USER_CONFIG_DIR"));
@@ -314,7 +339,43 @@ static int render_one(const char *file, const char *ctxfile) {
         return r < 0 ? 1 : 0;
 }
 
-/* --check-config */
+/* "A, B and C (yours)": the directories configurations were looked for in. */
+static char *dirs_looked_in(const struct sparkd_opts *o) {
+        char *s = xstrdup("");
+        for (size_t i = 0; i < o->n_config_dirs; i++) {
+                char *t = xstrdupf("%s%s%s", s, i ? ", " : "", o->config_dirs[i]);
+                free(s);
+                s = t;
+        }
+        if (o->user_config_dir) {
+                char *t = xstrdupf("%s%s%s (yours)", s, o->n_config_dirs ? " and " : "", o->user_config_dir);
+                free(s);
+                s = t;
+        }
+        return s;
+}
+
+/* Why the loaded set cannot serve anyone (no configuration, no default),
+ * as a malloc'd sentence naming where it looked; NULL when it can. */
+static char *set_problem(const struct sparkd *d) {
+        if (d->cfgs->n && d->cfgs->default_name)
+                return NULL;
+        char *where = dirs_looked_in(&d->opts), *m;
+        if (d->cfgs->n == 0)
+                m = xstrdupf("no configuration found (looked in %s)", where);
+        else
+                m = xstrdupf("no default configuration: none of the %zu found says `default: true` "
+                             "(looked in %s)", d->cfgs->n, where);
+        free(where);
+        if (d->opts.datadir_note) {
+                char *t = xstrdupf("%s; %s", m, d->opts.datadir_note);
+                free(m);
+                m = t;
+        }
+        return m;
+}
+
+/* --check-config (also what `sparkctl check` runs) */
 static int check_config(struct sparkd *d) {
         if (sparkd_reload(d) < 0) {
                 fputs("sparkd: out of memory\n", stderr);
@@ -322,7 +383,11 @@ static int check_config(struct sparkd *d) {
         }
         for (size_t i = 0; i < d->cfgs->n_diags; i++)
                 printf("%s\n", d->cfgs->diags[i]);
-        if (d->cfgs->n_diags)
+        char *problem = set_problem(d);
+        if (problem)
+                printf("%s\n", problem);
+        free(problem);
+        if (d->cfgs->n_diags || problem)
                 return 1;
         for (size_t i = 0; i < d->cfgs->n; i++) {
                 char *w = cfg_security_warning(&d->cfgs->entries[i]);
@@ -370,6 +435,8 @@ static void opts_free(struct sparkd_opts *o) {
         free(o->public_prefix);
         free(o->runtime_dir);
         free(o->spark_home);
+        free(o->shipped_configs);
+        free(o->datadir_note);
 }
 
 /* Frees what the modules keep in d (each accepts never having started). */
@@ -394,6 +461,10 @@ static int run(struct sparkd *d) {
         }
         log_info("%zu configurations loaded (default: %s)", d->cfgs->n,
                  d->cfgs->default_name ? d->cfgs->default_name : "none");
+        char *problem = set_problem(d);
+        if (problem)
+                log_warnx("%s", problem);
+        free(problem);
         if (sessions_init(d) < 0 || prewarm_init(d) < 0 || api_waits_init(d) < 0 || ui_init(d) < 0)
                 fatalx("out of memory");
         if (srv_listen(d) < 0) {

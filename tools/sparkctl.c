@@ -45,7 +45,8 @@ static const char usage_text[] =
         "      --restart         'start': replace a session the kernel already has\n"
         "  -w, --wait            'start'/'stop': wait until the session settles\n"
         "      --timeout SECS    how long to wait for the daemon (default 30; with --wait 300)\n"
-        "      --sparkd PATH     the daemon binary for 'check' [SPARKD_BIN] (default: sparkd)\n"
+        "      --sparkd PATH     the daemon binary for 'check' [SPARKD_BIN] (default: the\n"
+        "                        sparkd beside this sparkctl, else sparkd on PATH)\n"
         "  -c, --config-dir DIR  an administrator's configuration directory for 'check'\n"
         "  -h, --help            print this help and exit\n"
         "      --version         print the version and exit\n"
@@ -60,6 +61,7 @@ struct ctl {
         bool wait;
         const char *kernel;
         const char *sparkd;
+        char sparkd_found[4096]; /* where 'check' found sparkd */
         json_t *overrides;
         const char *config_dirs[MAX_CONFIG_DIRS];
         size_t n_config_dirs;
@@ -643,7 +645,7 @@ static int run_check(struct ctl *c, char **out) {
         pid_t pid = fork();
         if (pid == 0) {
                 dup2(fds[1], 1);
-                execvp(c->sparkd, (char *const *)argv);
+                execv(c->sparkd, (char *const *)argv);
                 fprintf(stderr, PROG ": cannot run %s: %s\n", c->sparkd, strerror(errno));
                 _exit(127);
         }
@@ -670,11 +672,34 @@ static int run_check(struct ctl *c, char **out) {
         return WEXITSTATUS(st);
 }
 
+/* The daemon for 'check': --sparkd, $SPARKD_BIN, the sparkd beside this
+ * sparkctl (the one installed with it), else sparkd on PATH.  Returns 0,
+ * or -1 after saying where it looked. */
+static int find_sparkd(struct ctl *c) {
+        const char *given = c->sparkd ? c->sparkd : getenv("SPARKD_BIN") && *getenv("SPARKD_BIN") ? getenv("SPARKD_BIN") : NULL;
+        if (given && tool_which(given, getenv("PATH"), c->sparkd_found, sizeof c->sparkd_found) < 0)
+                snprintf(c->sparkd_found, sizeof c->sparkd_found, "%s", given); /* run it: exec says why not */
+        else if (!given && tool_beside_self("sparkd", c->sparkd_found, sizeof c->sparkd_found) < 0 &&
+                 tool_which("sparkd", getenv("PATH"), c->sparkd_found, sizeof c->sparkd_found) < 0) {
+                char exe[4096];
+                ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+                exe[n > 0 ? n : 0] = '\0';
+                char *slash = strrchr(exe, '/');
+                if (slash)
+                        *slash = '\0';
+                fprintf(stderr, PROG ": cannot find sparkd: not beside sparkctl (%s/sparkd) and not on PATH; "
+                                "pass --sparkd PATH or set SPARKD_BIN\n", exe);
+                return -1;
+        }
+        c->sparkd = c->sparkd_found;
+        return 0;
+}
+
 /* Validates the configuration files with the daemon's own loader: works
  * with no daemon running and sees what a reload would load. */
 static int cmd_check(struct ctl *c) {
-        if (!c->sparkd)
-                c->sparkd = getenv("SPARKD_BIN") && *getenv("SPARKD_BIN") ? getenv("SPARKD_BIN") : "sparkd";
+        if (find_sparkd(c) < 0)
+                return 1;
         char *out = NULL;
         int st = run_check(c, &out);
         if (st < 0 || st == 127) {

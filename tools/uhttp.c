@@ -359,3 +359,148 @@ int uhttp_request(const char *sock, const char *method, const char *path, const 
         *ret = resp;
         return 0;
 }
+
+/* ---- finding programs ---- */
+
+static int is_exe_file(const char *p) {
+        struct stat st;
+        return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+static int copy_out(const char *s, char *out, size_t n) {
+        if (strlen(s) >= n)
+                return -ENAMETOOLONG;
+        strcpy(out, s);
+        return 0;
+}
+
+int tool_which(const char *name, const char *path, char *out, size_t n) {
+        if (!*name)
+                return -ENOENT;
+        if (strchr(name, '/'))
+                return is_exe_file(name) ? copy_out(name, out, n) : -ENOENT;
+        for (const char *p = path; p && *p;) {
+                const char *colon = strchr(p, ':');
+                size_t len = colon ? (size_t)(colon - p) : strlen(p);
+                char cand[4096];
+                /* an empty entry is the current directory, as for execvp */
+                int w = snprintf(cand, sizeof cand, "%.*s%s%s", (int)len, p, len ? "/" : "", name);
+                if (w > 0 && (size_t)w < sizeof cand && is_exe_file(cand))
+                        return copy_out(cand, out, n);
+                if (!colon)
+                        break;
+                p = colon + 1;
+        }
+        return -ENOENT;
+}
+
+int tool_beside(const char *exe, const char *name, char *out, size_t n) {
+        const char *slash = exe ? strrchr(exe, '/') : NULL;
+        if (!exe || exe[0] != '/' || !slash)
+                return -EINVAL;
+        char cand[4096];
+        int w = snprintf(cand, sizeof cand, "%.*s/%s", (int)(slash - exe), exe, name);
+        if (w < 0 || (size_t)w >= sizeof cand)
+                return -ENAMETOOLONG;
+        return is_exe_file(cand) ? copy_out(cand, out, n) : -ENOENT;
+}
+
+int tool_beside_self(const char *name, char *out, size_t n) {
+        char exe[4096];
+        ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (len <= 0)
+                return -ENOENT;
+        exe[len] = '\0';
+        return tool_beside(exe, name, out, n);
+}
+
+int tool_is_python_name(const char *s) {
+        const char *base = strrchr(s, '/');
+        base = base ? base + 1 : s;
+        if (strncmp(base, "python", 6) != 0)
+                return 0;
+        /* python, python3, python3.12: digits and dots, starting with a digit */
+        base += 6;
+        if (*base && (*base < '0' || *base > '9'))
+                return 0;
+        return strspn(base, "0123456789.") == strlen(base);
+}
+
+/* The next whitespace-separated word of *p (NUL-terminated in place). */
+static char *next_word(char **p) {
+        char *s = *p + strspn(*p, " \t");
+        if (!*s)
+                return NULL;
+        char *e = s + strcspn(s, " \t");
+        if (*e)
+                *e++ = '\0';
+        *p = e;
+        return s;
+}
+
+/* The interpreter of the "#!" line in line (modified): its path, or for
+ * env the program it runs (options and NAME=VALUE skipped). */
+static const char *shebang_program(char *line) {
+        char *p = line + 2, *interp = next_word(&p), *w;
+        if (!interp)
+                return NULL;
+        const char *base = strrchr(interp, '/');
+        if (strcmp(base ? base + 1 : interp, "env") != 0)
+                return interp;
+        while ((w = next_word(&p)) && (w[0] == '-' || strchr(w, '=')))
+                ;
+        return w;
+}
+
+/* pip's launcher for paths a "#!" line cannot hold:
+ *   #!/bin/sh
+ *   '''exec' "/long path/bin/python" "$0" "$@"
+ * Returns the quoted (or bare) interpreter in line (modified), or NULL. */
+static const char *pip_sh_program(char *line) {
+        static const char tag[] = "'''exec' ";
+        if (strncmp(line, tag, sizeof tag - 1) != 0)
+                return NULL;
+        char *s = line + sizeof tag - 1;
+        if (*s == '"') {
+                char *e = strchr(++s, '"');
+                if (!e)
+                        return NULL;
+                *e = '\0';
+                return s;
+        }
+        char *p = s;
+        return next_word(&p);
+}
+
+int tool_python_of(const char *cmd, const char *path, char *out, size_t n) {
+        char exe[4096];
+        int r = tool_which(cmd, path, exe, sizeof exe);
+        if (r < 0)
+                return r;
+        if (tool_is_python_name(exe))
+                return copy_out(exe, out, n);
+        char head[1024];
+        int fd = open(exe, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t len = read(fd, head, sizeof head - 1);
+        close(fd);
+        if (len < 2 || head[0] != '#' || head[1] != '!')
+                return -ENOEXEC;
+        head[len] = '\0';
+        char *nl = strchr(head, '\n');
+        if (!nl)
+                return -ENOEXEC;
+        *nl = '\0';
+        char *second = nl + 1, *nl2 = strchr(second, '\n');
+        if (nl2)
+                *nl2 = '\0';
+        const char *prog = shebang_program(head);
+        if (prog && (!strcmp(prog, "/bin/sh") || !strcmp(prog, "/usr/bin/sh")))
+                prog = pip_sh_program(second);
+        if (!prog || !tool_is_python_name(prog))
+                return -ENOEXEC;
+        if (!strchr(prog, '/'))
+                return tool_which(prog, path, out, n) < 0 ? -ENOEXEC : 0;
+        return copy_out(prog, out, n);
+}

@@ -70,3 +70,34 @@ void uhttp_response_free(struct uhttp_response *r);
  * Content-Length or the end of buf).  Returns 1 and fills *ret when complete,
  * 0 when more bytes are needed (eof = 0), -EPROTO when malformed.  Pure. */
 int uhttp_parse(const char *buf, size_t len, int eof, struct uhttp_response *ret);
+
+/* ---- finding programs (shared by the tools, here so as not to add a file
+ * to every tool's link line) ---- */
+
+/* name looked up like execvp would: a name with a '/' is taken as it is;
+ * otherwise the first executable regular file DIR/name for DIR in path
+ * (':'-separated; NULL or "" means no lookup).  Returns 0 and the path in
+ * out, -ENOENT when none, -ENAMETOOLONG. */
+int tool_which(const char *name, const char *path, char *out, size_t n);
+
+/* The program name in the directory of exe (an absolute path, the running
+ * program's /proc/self/exe) when it is an executable regular file: 0 and
+ * its path in out; else -ENOENT (or -EINVAL for a bad exe). */
+int tool_beside(const char *exe, const char *name, char *out, size_t n);
+
+/* The same for the running program (/proc/self/exe). */
+int tool_beside_self(const char *name, char *out, size_t n);
+
+/* The Python interpreter that runs cmd (looked up in path like execvp):
+ * cmd itself when its name is python, python3, python3.12, ...; else the
+ * interpreter named by its "#!" line, directly (#!/opt/venv/bin/python3)
+ * or through env (#!/usr/bin/env python3, looked up in path), or by the
+ * "'''exec' /path/python" line pip writes under "#!/bin/sh" for long
+ * paths.  The interpreter's path is kept as written, not resolved: a
+ * venv's bin/python is a symbolic link and only works under its own name.
+ * Returns 0 and the interpreter in out; -ENOENT (cmd not found), -ENOEXEC
+ * (not a Python program), -ENAMETOOLONG, or another -errno reading cmd. */
+int tool_python_of(const char *cmd, const char *path, char *out, size_t n);
+
+/* True when the last path component of s is python[N[.N...]]. */
+int tool_is_python_name(const char *s);

@@ -273,7 +273,7 @@ static void dirs_free(struct dirs *d) {
 static struct cfg_set *load(struct dirs *d) {
         const char *admin[] = {d->a1, d->a2};
         struct cfg_set *s = NULL;
-        assert_int_equal(cfg_load(admin, 2, d->user, &s), 0);
+        assert_int_equal(cfg_load(admin, 2, d->user, NULL, &s), 0);
         return s;
 }
 
@@ -404,13 +404,13 @@ static void test_missing_dirs(void **state) {
         (void)state;
         const char *admin[] = {"/nonexistent/sparkd/a", "/nonexistent/sparkd/b"};
         struct cfg_set *s = NULL;
-        assert_int_equal(cfg_load(admin, 2, "/nonexistent/sparkd/user", &s), 0);
+        assert_int_equal(cfg_load(admin, 2, "/nonexistent/sparkd/user", NULL, &s), 0);
         assert_int_equal(s->n, 0);
         assert_int_equal(s->n_diags, 0);
         assert_null(s->default_name);
         assert_null(cfg_find(s, "local"));
         cfg_set_free(s);
-        assert_int_equal(cfg_load(NULL, 0, NULL, &s), 0);
+        assert_int_equal(cfg_load(NULL, 0, NULL, NULL, &s), 0);
         assert_int_equal(s->n, 0);
         cfg_set_free(s);
         assert_null(cfg_set_free(NULL));
@@ -735,13 +735,61 @@ static void test_delete_user(void **state) {
         dirs_free(&d);
 }
 
+/* An admin directory of YAML files alone uses the shipped templates; the
+ * shipped directory's own YAML files are not loaded unless it is an admin
+ * directory too, and its templates come after every admin directory's. */
+static void test_templates_from_the_shipped_dir(void **state) {
+        (void)state;
+        struct dirs d;
+        dirs_make(&d);
+        char shipped[4096];
+        snprintf(shipped, sizeof shipped, "%s/shipped", d.root);
+        put_file(shipped, "templates/default.py.j2", "shipped = {{ master }}\n");
+        put_file(shipped, "templates/only-shipped.j2", "s = 1\n");
+        put_file(shipped, "shipped-one.yaml", "master: local\n");
+        put_file(d.a2, "bare.yaml", "master: local\ntemplate: only-shipped.j2\n");
+        put_file(d.a2, "plain.yaml", "master: local\n");
+        put_file(d.a2, "nowhere.yaml", "master: local\ntemplate: nope.j2\n");
+        const char *admin[] = {d.a2};
+        struct cfg_set *s = NULL;
+        assert_int_equal(cfg_load(admin, 1, NULL, shipped, &s), 0);
+        assert_non_null(must_find(s, "bare")->tmpl);
+        assert_non_null(must_find(s, "plain")->tmpl);
+        assert_null(cfg_find(s, "shipped-one"));
+        char want[16384];
+        snprintf(want, sizeof want,
+                 "%s/nowhere.yaml:2:11: template \"nope.j2\" not found in %s/templates, an admin "
+                 "templates directory or %s/templates",
+                 d.a2, d.a2, shipped);
+        assert_string_equal(must_find(s, "nowhere")->error, want);
+        cfg_set_free(s);
+        /* without it, the same directory misses both templates */
+        assert_int_equal(cfg_load(admin, 1, NULL, NULL, &s), 0);
+        assert_non_null(strstr(must_find(s, "bare")->error, "template \"only-shipped.j2\" not found"));
+        assert_non_null(strstr(must_find(s, "plain")->error, "template \"default.py.j2\" not found"));
+        cfg_set_free(s);
+        /* an admin directory's template wins over the shipped one */
+        const char *both[] = {d.a1, d.a2};
+        assert_int_equal(cfg_load(both, 2, NULL, shipped, &s), 0);
+        char *out = NULL;
+        size_t len = 0;
+        struct tmpl_err te = {0};
+        json_t *ctx = json_pack("{s:s}", "master", "local");
+        assert_int_equal(tmpl_render(must_find(s, "plain")->tmpl, ctx, &out, &len, &te), 0);
+        assert_string_equal(out, "spark = \"local\"\n");
+        free(out);
+        json_decref(ctx);
+        cfg_set_free(s);
+        dirs_free(&d);
+}
+
 /* ---- the shipped configurations ---------------------------------------------------- */
 
 static void test_shipped_configs(void **state) {
         (void)state;
         const char *admin[] = {"configs"};
         struct cfg_set *s = NULL;
-        assert_int_equal(cfg_load(admin, 1, NULL, &s), 0);
+        assert_int_equal(cfg_load(admin, 1, NULL, NULL, &s), 0);
         dump_diags(s);
         assert_int_equal(s->n_diags, 0);
         const char *want[] = {"connect",    "kubernetes", "local", "local-large",
@@ -791,6 +839,7 @@ int main(void) {
                 cmocka_unit_test(test_no_default),
                 cmocka_unit_test(test_missing_dirs),
                 cmocka_unit_test(test_templates),
+                cmocka_unit_test(test_templates_from_the_shipped_dir),
                 cmocka_unit_test(test_big_file_entry),
                 cmocka_unit_test(test_context),
                 cmocka_unit_test(test_context_errors),
