@@ -674,8 +674,14 @@ static void found_cb(void *data, const char *home, const char *detail) {
                 warm_fill(pw);
                 return;
         }
-        snprintf(pw->problem, sizeof pw->problem, "no Spark found by %s -c 'import pyspark' (%s); set SPARK_HOME or "
-                 "SPARKD_PYTHON", sparkhome_python(), detail && *detail ? detail : "no output");
+        char py[PATH_MAX];
+        sparkhome_python_path(py, sizeof py);
+        if (!detail || !*detail)
+                detail = "no output";
+        if (strstr(detail, "No module named 'pyspark'"))
+                detail = NULL; /* "no PySpark" says it */
+        snprintf(pw->problem, sizeof pw->problem, "no PySpark for %.200s (%.200s%sset SPARKD_PYTHON to a Python "
+                 "with pyspark, or SPARK_HOME)", py, detail ? detail : "", detail ? "; " : "");
         log_warnx("prewarm: %s: no driver is kept ready until the configurations are reloaded", pw->problem);
         pw->discover_failed = true;
         warm_release_cold_waiters(pw);
@@ -692,7 +698,9 @@ static bool spark_home_known(struct prewarm *pw) {
                 return false;
         int r = sparkhome_find(pw->d->loop, found_cb, pw, &pw->discover);
         if (r < 0) {
-                log_errno(r, "prewarm: cannot run %s to find Spark", sparkhome_python());
+                snprintf(pw->problem, sizeof pw->problem, "cannot run %.200s to find PySpark: %s (set "
+                         "SPARKD_PYTHON, or SPARK_HOME)", sparkhome_python(), strerror(-r));
+                log_warnx("prewarm: %s", pw->problem);
                 pw->discover_failed = true;
         }
         return false;
@@ -854,6 +862,10 @@ void prewarm_refresh(struct sparkd *d) {
                                   PREWARM_START_DELAY);
                 }
         }
+        /* look for Spark now, not after the delay: /api/health (and the
+         * launcher's line) can then say at once whether pre-warming works */
+        if (pw->warms && d->opts.prewarm_max > 0 && !pw->shut)
+                spark_home_known(pw);
         warm_fill(pw);
 }
 
@@ -1011,9 +1023,22 @@ json_t *prewarm_json(struct sparkd *d) {
                                                      w->state != W_COLD && w->pid > 0 ? json_integer(w->pid)
                                                                                       : json_null()));
         }
-        return json_pack("{s:i, s:f, s:o, s:s?, s:s?}", "max", (int)d->opts.prewarm_max, "idle",
-                         d->opts.prewarm_idle, "jvms", arr, "spark_home", pw->spark_home, "error",
-                         pw->discover_failed && pw->problem[0] ? pw->problem : NULL);
+        const char *error = pw->discover_failed && pw->problem[0] ? pw->problem : NULL;
+        const char *state = "on", *reason = NULL;
+        if (d->opts.prewarm_max == 0)
+                state = "off", reason = "--prewarm-max is 0 (or SPARKD_PREWARM_MAX=0)";
+        else if (!pw->warms)
+                state = "off", reason = "no configuration asks for it (prewarm: true with a local master or "
+                                        "launch: {type: connect})";
+        else if (error)
+                state = "off", reason = error;
+        else if (!pw->spark_home)
+                state = "checking"; /* the search for Spark runs */
+        char py[PATH_MAX];
+        sparkhome_python_path(py, sizeof py);
+        return json_pack("{s:i, s:f, s:o, s:s?, s:s?, s:s, s:s?, s:s}", "max", (int)d->opts.prewarm_max, "idle",
+                         d->opts.prewarm_idle, "jvms", arr, "spark_home", pw->spark_home, "error", error,
+                         "state", state, "reason", reason, "python", py);
 }
 
 int prewarm_init(struct sparkd *d) {

@@ -69,6 +69,23 @@ const char *sparkhome_python(void) {
         return py && *py ? py : "python3";
 }
 
+void sparkhome_python_path(char *out, size_t n) {
+        const char *py = sparkhome_python(), *path = getenv("PATH");
+        snprintf(out, n, "%s", py);
+        if (strchr(py, '/'))
+                return;
+        for (const char *p = path; p && *p;) {
+                size_t len = strcspn(p, ":");
+                char cand[PATH_MAX];
+                if (len && snprintf(cand, sizeof cand, "%.*s/%s", (int)len, p, py) < (int)sizeof cand &&
+                    access(cand, X_OK) == 0) {
+                        snprintf(out, n, "%s", cand);
+                        return;
+                }
+                p += len + (p[len] == ':');
+        }
+}
+
 const char *sparkhome_known(const char *configured) {
         const char *pick = sparkhome_ok(configured) ? configured
                            : sparkhome_ok(getenv("SPARK_HOME")) ? getenv("SPARK_HOME")
@@ -146,8 +163,12 @@ int sparkhome_find(struct ev_loop *loop, sparkhome_cb cb, void *data, struct spa
         w->cb = cb;
         w->data = data;
         if (!search) {
+                /* find_spec: where pyspark is, without importing it (a tenth of the time) */
                 char *argv[] = {(char *)sparkhome_python(), "-c",
-                                "import os, pyspark; print(os.path.dirname(os.path.abspath(pyspark.__file__)))",
+                                "import os, sys, importlib.util as u\n"
+                                "s = u.find_spec('pyspark')\n"
+                                "if s is None or not s.origin: sys.exit(\"ModuleNotFoundError: No module named 'pyspark'\")\n"
+                                "print(os.path.dirname(os.path.abspath(s.origin)))",
                                 NULL};
                 int r = proc_spawn(loop, argv, NULL, NULL, &search_cbs, NULL, &search);
                 if (r < 0) {

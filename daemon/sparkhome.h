@@ -2,10 +2,10 @@
  * (launched clusters, warm driver JVMs).
  *
  * In order: a configured path (--spark-home), $SPARK_HOME, else the
- * directory of the pyspark package of $SPARKD_PYTHON (or python3 on PATH),
- * found by running
- *     PYTHON -c 'import os, pyspark; print(os.path.dirname(os.path.abspath(pyspark.__file__)))'
- * without blocking the loop.  A home is usable when it is absolute and has
+ * directory of the pyspark package of $SPARKD_PYTHON (or python3 on PATH;
+ * sparkd-launch sets SPARKD_PYTHON to the server's own interpreter), found
+ * by running PYTHON -c with importlib.util.find_spec('pyspark') (where the
+ * package is, without importing it) without blocking the loop.  A home is usable when it is absolute and has
  * bin/spark-submit and bin/spark-class.  A found home is kept for the
  * daemon's life; a failed search is not (the next request searches again).
  * Requests made while a search runs share it.  The loop must be the
@@ -14,6 +14,7 @@
 #pragma once
 #include <ev.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* True when home is absolute with executable bin/spark-submit and
  * bin/spark-class. */
@@ -31,6 +32,10 @@ int sparkhome_core_jar_major(const char *name);
 
 /* $SPARKD_PYTHON, or "python3". */
 const char *sparkhome_python(void);
+
+/* sparkhome_python() as a path, for messages: a bare name looked up in
+ * $PATH (left as it is when not found). */
+void sparkhome_python_path(char *out, size_t n);
 
 /* The home known without a search: configured (when usable), else
  * $SPARK_HOME (when usable), else what an earlier search found; NULL when

@@ -423,20 +423,33 @@ static int session_path(char *out, size_t n, const char *id, const char *query) 
         return 0;
 }
 
-/* "pre-warming: off" or "pre-warming (max N, idle S s): local driver ready
- * (pid P), ..." and a blank line; nothing for a daemon that does not say. */
+/* "pre-warming off: WHY", or "pre-warming (max N, idle S s): local driver
+ * ready (pid P), ..." and a blank line; nothing for a daemon that does not
+ * say. */
 static void print_prewarm(json_t *pw) {
         if (!json_is_object(pw))
                 return;
         char b1[32], b2[32];
         json_int_t max = json_integer_value(json_object_get(pw, "max"));
         json_t *jvms = json_object_get(pw, "jvms");
-        if (max <= 0) {
+        const char *state = json_string_value(json_object_get(pw, "state"));
+        const char *reason = json_string_value(json_object_get(pw, "reason"));
+        if (state && !strcmp(state, "off")) {
+                printf("pre-warming off: %s\n\n", reason ? reason : "no reason given");
+                return;
+        }
+        if (max <= 0) { /* a daemon without "state" */
                 puts("pre-warming: off\n");
                 return;
         }
         printf("pre-warming (max %s, idle %s s):", scalar(json_object_get(pw, "max"), b1, sizeof b1),
                scalar(json_object_get(pw, "idle"), b2, sizeof b2));
+        if (state && !strcmp(state, "checking")) {
+                printf(" looking for PySpark with %s\n\n", json_string_value(json_object_get(pw, "python"))
+                                                                ? json_string_value(json_object_get(pw, "python"))
+                                                                : "python3");
+                return;
+        }
         if (json_array_size(jvms) == 0)
                 fputs(" no configuration asks for it", stdout);
         size_t i;

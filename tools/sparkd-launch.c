@@ -8,7 +8,12 @@
  * same process: the server keeps the pid its spawner knows, and the daemon,
  * a child of that pid, gets SIGTERM when the server dies however it dies.
  * Spark never keeps a server from starting: every failure here is one line
- * on stderr, and CMD runs anyway. */
+ * on stderr, and CMD runs anyway.
+ *
+ * The daemon gets the server's Python as SPARKD_PYTHON (unless the admin
+ * set it): the interpreter that runs CMD, so that it finds the PySpark the
+ * kernels will use (a venv's, say) for its warm JVMs.  Once it answers, one
+ * line says whether pre-warming is on, and why not. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -21,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <jansson.h>
 #include <unistd.h>
 
 #include "uhttp.h"
@@ -34,7 +40,8 @@ static const char usage_text[] =
         "Start the user's sparkd (or use the one systemd runs), wait until it answers,\n"
         "then run COMMAND in this process.  sparkd gets SIGTERM when COMMAND exits.\n"
         "\n"
-        "      --sparkd PATH     the daemon to run          [SPARKD_BIN] (default: sparkd in PATH)\n"
+        "      --sparkd PATH     the daemon to run          [SPARKD_BIN] (default: the sparkd\n"
+        "                        beside sparkd-launch, else sparkd in PATH)\n"
         "      --socket PATH     the daemon's socket        [SPARKD_SOCKET]\n"
         "                        (default $XDG_RUNTIME_DIR/sparkd/sparkd.sock, else\n"
         "                        /run/user/UID/sparkd/sparkd.sock when that is yours, else\n"
@@ -43,11 +50,15 @@ static const char usage_text[] =
         "                        [SPARKD_LAUNCH_TIMEOUT]\n"
         "  -h, --help            print this help and exit\n"
         "\n"
+        "The daemon gets SPARKD_PYTHON (unless set): the Python that runs COMMAND (COMMAND\n"
+        "itself, or the interpreter of its #! line), whose PySpark it pre-warms.\n"
         "With SPARKD_PREFER_SYSTEMD=1 and an active 'systemctl --user' sparkd.socket, that\n"
         "daemon is used instead of starting one.  See sparkd-launch(8).\n";
 
 struct launch {
         const char *sparkd;
+        char sparkd_beside[4096];
+        char python[4096]; /* for the daemon's SPARKD_PYTHON; "" to leave it */
         char socket[UHTTP_MAX_PATH];
         int timeout_ms;
         char **cmd;
@@ -94,7 +105,9 @@ static void parse_args(int argc, char **argv, struct launch *l) {
                 {0},
         };
         const char *socket = NULL, *timeout = env("SPARKD_LAUNCH_TIMEOUT");
-        l->sparkd = env("SPARKD_BIN") ? env("SPARKD_BIN") : "sparkd";
+        l->sparkd = env("SPARKD_BIN") ? env("SPARKD_BIN")
+                    : tool_beside_self("sparkd", l->sparkd_beside, sizeof l->sparkd_beside) == 0 ? l->sparkd_beside
+                                                                                                 : "sparkd";
         int ch;
         /* '+': stop at the first non-option, COMMAND's options are its own. */
         while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -169,6 +182,8 @@ static void exec_daemon(const struct launch *l, pid_t parent) {
         /* The parent may have died before prctl: then no signal will come. */
         if (getppid() != parent)
                 _exit(0);
+        if (l->python[0] && setenv("SPARKD_PYTHON", l->python, 1) < 0)
+                _exit(1);
         char *argv[] = {(char *)l->sparkd, NULL};
         execvp(l->sparkd, argv);
         fprintf(stderr, PROG ": cannot run %s: %s\n", l->sparkd, strerror(errno));
@@ -239,6 +254,60 @@ static int wait_ready(const struct launch *l, pid_t pid) {
         }
 }
 
+/* The server's interpreter for the daemon, unless the admin set
+ * SPARKD_PYTHON (then the daemon inherits that). */
+static void find_python(struct launch *l) {
+        if (env("SPARKD_PYTHON"))
+                return;
+        if (tool_python_of(l->cmd[0], getenv("PATH"), l->python, sizeof l->python) < 0)
+                l->python[0] = '\0'; /* the daemon's default, python3 on PATH */
+}
+
+/* GET /api/health's "prewarm", or NULL. */
+static json_t *prewarm_state(const char *sock, int timeout_ms) {
+        struct uhttp_response r = {0};
+        struct uhttp_refusal refusal;
+        if (uhttp_request(sock, "GET", "/api/health", NULL, timeout_ms, &r, &refusal) < 0)
+                return NULL;
+        json_t *doc = r.status == 200 ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+        uhttp_response_free(&r);
+        json_t *pw = json_incref(json_object_get(doc, "prewarm"));
+        json_decref(doc);
+        return pw;
+}
+
+/* One line on whether the daemon pre-warms, and why not: waits (within
+ * the launch timeout, at most PREWARM_WAIT_MS) while it looks for PySpark,
+ * which takes one short Python start. */
+#define PREWARM_WAIT_MS 5000
+static void report_prewarm(const struct launch *l) {
+        long long deadline = now_ms() + (l->timeout_ms < PREWARM_WAIT_MS ? l->timeout_ms : PREWARM_WAIT_MS);
+        json_t *pw;
+        const char *state;
+        for (;;) {
+                long long left = deadline - now_ms();
+                pw = prewarm_state(l->socket, left > 1000 ? 1000 : left > 0 ? (int)left : 1);
+                state = json_string_value(json_object_get(pw, "state"));
+                if (!state || strcmp(state, "checking") != 0 || now_ms() >= deadline)
+                        break;
+                json_decref(pw);
+                sleep_ms(20);
+        }
+        const char *reason = json_string_value(json_object_get(pw, "reason"));
+        const char *python = json_string_value(json_object_get(pw, "python"));
+        const char *home = json_string_value(json_object_get(pw, "spark_home"));
+        if (!state)
+                ; /* an older daemon: it does not say */
+        else if (!strcmp(state, "off"))
+                fprintf(stderr, PROG ": pre-warming off: %s\n", reason ? reason : "no reason given");
+        else if (!strcmp(state, "checking"))
+                fprintf(stderr, PROG ": pre-warming: still looking for PySpark with %s\n", python ? python : "python3");
+        else
+                fprintf(stderr, PROG ": pre-warming on: Spark in %s (the PySpark of %s)\n", home ? home : "?",
+                        python ? python : "python3");
+        json_decref(pw);
+}
+
 static bool prefer_systemd(void) {
         const char *v = env("SPARKD_PREFER_SYSTEMD");
         return v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0 && strcmp(v, "no") != 0;
@@ -264,14 +333,16 @@ int main(int argc, char **argv) {
                 goto exec;
         }
         if (systemd && systemd_socket_active()) {
-                wait_ready(&l, 0);
+                if (wait_ready(&l, 0) == 0)
+                        report_prewarm(&l);
                 goto exec;
         }
+        find_python(&l);
         pid_t pid = start_daemon(&l);
         if (pid < 0)
                 fprintf(stderr, PROG ": cannot fork sparkd: %s; starting without it\n", strerror(-pid));
-        else
-                wait_ready(&l, pid);
+        else if (wait_ready(&l, pid) == 0)
+                report_prewarm(&l);
 exec:
         fflush(NULL);
         execvp(l.cmd[0], l.cmd);

@@ -3,6 +3,7 @@ answers (the startup file is in place by then), becomes the server in the same
 process, and the daemon dies with the server however the server dies."""
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -46,7 +47,7 @@ class Launch:
         self.sock = str(self.base / "run" / "sparkd.sock")
         self.env = dict(os.environ)
         for k in ("SPARKD_SOCKET", "XDG_RUNTIME_DIR", "SPARKD_PREFER_SYSTEMD", "SPARKD_BIN",
-                  "SPARKD_LAUNCH_TIMEOUT", "NOTIFY_SOCKET", "LISTEN_FDS"):
+                  "SPARKD_LAUNCH_TIMEOUT", "NOTIFY_SOCKET", "LISTEN_FDS", "SPARKD_PYTHON"):
             self.env.pop(k, None)
         self.env.update({
             "SPARKD_CONFIG_DIRS": str(ROOT / "configs"),
@@ -56,6 +57,8 @@ class Launch:
             "IPYTHONDIR": str(self.ipython),
             "SPARKD_BIN": SPARKD,
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+            # no warm driver JVMs unless a test asks
+            "SPARKD_PREWARM_MAX": "0",
         })
         if socket:
             self.env["SPARKD_SOCKET"] = self.sock
@@ -63,8 +66,9 @@ class Launch:
         self.log_path = self.base / "launch.log"
         self.proc = None
 
-    def start(self, *launch_args, server_args=()):
-        cmd = [SPARKD_LAUNCH, *launch_args, "--", sys.executable, FAKE_SERVER,
+    def start(self, *launch_args, server_args=(), server=None):
+        """server: the command that runs fake_server.py (default: this Python)."""
+        cmd = [SPARKD_LAUNCH, *launch_args, "--", *(server or [sys.executable, FAKE_SERVER]),
                str(self.report_path), *server_args]
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -329,3 +333,86 @@ def test_help():
     p = subprocess.run([SPARKD_LAUNCH, "--help"], capture_output=True, text=True, timeout=10)
     assert p.returncode == 0
     assert "Usage: sparkd-launch" in p.stdout and "SPARKD_PREFER_SYSTEMD" in p.stdout
+
+
+# --- the server's Python, for pre-warming ---------------------------------------------
+
+def server_script(path, shebang):
+    """An installed console script (like a venv's bin/jupyterhub-singleuser)
+    that runs fake_server.py, with the given #! line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{shebang}\nimport runpy, sys\nsys.argv[0] = {FAKE_SERVER!r}\n"
+                    f"runpy.run_path({FAKE_SERVER!r}, run_name='__main__')\n")
+    path.chmod(0o755)
+    return path
+
+
+def launch_lines(ln):
+    return [l for l in ln.output().splitlines() if l.startswith("sparkd-launch:")]
+
+
+NO_PYSPARK = "/usr/bin/python3"  # Debian's: no pyspark (the tests' venv has it)
+
+
+def test_no_pyspark_python_on_path():
+    p = subprocess.run([NO_PYSPARK, "-c", "import pyspark"], capture_output=True)
+    assert p.returncode != 0  # what the tests below rely on
+
+
+def test_the_daemon_gets_the_servers_venv_python(launch, short_tmp):
+    """The admin guide's LocalProcessSpawner case: c.Spawner.cmd in a venv
+    (its #! names the venv's Python) and a PATH whose python3 has no
+    PySpark: the daemon pre-warms with the venv's, and says so once."""
+    script = server_script(short_tmp / "venv" / "bin" / "jupyterhub-singleuser", f"#!{sys.executable}")
+    ln = launch(env={"PATH": "/usr/bin:/bin", "SPARKD_PREWARM_MAX": "2"}).start(server=[str(script)])
+    report = ln.report()
+    assert report["health"] == 200
+    assert "SPARKD_PYTHON" not in report["env"]  # the daemon's, not the server's
+    lines = launch_lines(ln)
+    assert len(lines) == 1, ln.output()
+    assert lines[0].startswith("sparkd-launch: pre-warming on: Spark in /"), lines
+    assert lines[0].endswith(f"/pyspark (the PySpark of {sys.executable})"), lines
+
+
+def test_env_python_found_on_path_without_pyspark_is_reported(launch, short_tmp):
+    """#!/usr/bin/env python3 resolves through PATH, to a Python without
+    PySpark: pre-warming is off, and the one line says why and what to set."""
+    script = server_script(short_tmp / "bin" / "jupyterhub-singleuser", "#!/usr/bin/env python3")
+    ln = launch(env={"PATH": "/usr/bin:/bin", "SPARKD_PREWARM_MAX": "2"}).start(server=[str(script)])
+    report = ln.report()
+    assert report["health"] == 200
+    assert launch_lines(ln) == [
+        f"sparkd-launch: pre-warming off: no PySpark for {NO_PYSPARK} (set SPARKD_PYTHON to a Python "
+        "with pyspark, or SPARK_HOME)"], ln.output()
+
+
+def test_admins_sparkd_python_wins(launch, short_tmp):
+    script = server_script(short_tmp / "venv" / "bin" / "jupyterhub-singleuser", f"#!{sys.executable}")
+    ln = launch(env={"PATH": "/usr/bin:/bin", "SPARKD_PREWARM_MAX": "2", "SPARKD_PYTHON": NO_PYSPARK})
+    ln.start(server=[str(script)])
+    report = ln.report()
+    assert report["env"]["SPARKD_PYTHON"] == NO_PYSPARK  # the admin's setting, left as it is
+    assert launch_lines(ln) == [
+        f"sparkd-launch: pre-warming off: no PySpark for {NO_PYSPARK} (set SPARKD_PYTHON to a Python "
+        "with pyspark, or SPARK_HOME)"], ln.output()
+
+
+def test_pre_warming_turned_off_is_said_once(launch):
+    ln = launch().start()  # SPARKD_PREWARM_MAX=0
+    ln.report()
+    assert launch_lines(ln) == ["sparkd-launch: pre-warming off: --prewarm-max is 0 (or SPARKD_PREWARM_MAX=0)"]
+
+
+def test_the_sparkd_beside_the_launcher_is_run(launch, short_tmp):
+    bindir = short_tmp / "prefix" / "bin"
+    bindir.mkdir(parents=True)
+    shutil.copy2(SPARKD_LAUNCH, bindir / "sparkd-launch")
+    shutil.copy2(SPARKD, bindir / "sparkd")
+    ln = launch(env={"PATH": "/usr/bin:/bin"})
+    del ln.env["SPARKD_BIN"]
+    cmd = [str(bindir / "sparkd-launch"), "--", sys.executable, FAKE_SERVER, str(ln.report_path)]
+    ln.log = open(ln.log_path, "wb")
+    ln.proc = subprocess.Popen(cmd, env=ln.env, stdout=ln.log, stderr=subprocess.STDOUT)
+    report = ln.report()
+    assert report["health"] == 200
+    assert [k["argv0"] for k in report["children"]] == [str(bindir / "sparkd")], report

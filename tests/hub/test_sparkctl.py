@@ -75,7 +75,8 @@ def test_status_without_sessions(hub_daemon):
         f"sparkd {hub_daemon.get('/api/health').json()['version']} on {hub_daemon.sock}: "
         f"ok, {hub_daemon.get('/api/health').json()['configs']} configuration(s)")
     assert "no sessions" in p.stdout
-    assert "pre-warming: off" in p.stdout.splitlines()  # the test daemons run with max 0
+    # the test daemons run with max 0
+    assert "pre-warming off: --prewarm-max is 0 (or SPARKD_PREWARM_MAX=0)" in p.stdout.splitlines()
     j = json.loads(ctl("--json", "status", sock=hub_daemon.sock).stdout)
     assert j["health"]["status"] == "ok" and j["sessions"] == []
 
@@ -134,6 +135,65 @@ def test_check_without_the_daemon_binary():
     p = ctl("check", "--sparkd", "/nonexistent/sparkd")
     assert p.returncode == 1
     assert "sparkctl: could not run '/nonexistent/sparkd --check-config'" in p.stderr
+
+
+def installed_pair(base, with_sparkd=True):
+    """sparkctl (and sparkd) copied into base/bin, as `make install` puts them."""
+    bindir = base / "bin"
+    bindir.mkdir(parents=True)
+    shutil.copy2(SPARKCTL, bindir / "sparkctl")
+    if with_sparkd:
+        shutil.copy2(SPARKD, bindir / "sparkd")
+    return bindir
+
+
+def run_installed(bindir, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("SPARKD_BIN", "SPARKD_SOCKET")}
+    env.update(PATH="/usr/bin:/bin", SPARKD_USER_CONFIG_DIR="")  # no sparkd on PATH
+    return subprocess.run([str(bindir / "sparkctl"), *args], capture_output=True, text=True, env=env)
+
+
+def test_check_runs_the_sparkd_beside_sparkctl(short_tmp):
+    bindir = installed_pair(short_tmp / "prefix")
+    assert shutil.which("sparkd", path="/usr/bin:/bin") is None
+    p = run_installed(bindir, "check", "--config-dir", str(ROOT / "configs"))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("configuration OK (7 configurations")
+
+
+def test_check_says_where_it_looked_for_sparkd(short_tmp):
+    bindir = installed_pair(short_tmp / "prefix", with_sparkd=False)
+    p = run_installed(bindir, "check")
+    assert p.returncode == 1
+    assert p.stderr.strip() == (f"sparkctl: cannot find sparkd: not beside sparkctl ({bindir}/sparkd) and "
+                                "not on PATH; pass --sparkd PATH or set SPARKD_BIN")
+
+
+@pytest.mark.parametrize("layout", ["yaml-only", "empty", "no-default", "broken"])
+def test_check_and_check_config_agree(short_tmp, layout):
+    """One checker: the same verdict and the same lines from sparkctl check and
+    sparkd --check-config on every directory (a directory of YAML files alone
+    uses the shipped templates: it failed in sparkctl check before)."""
+    d = short_tmp / layout
+    d.mkdir()
+    if layout == "yaml-only":
+        shutil.copy2(ROOT / "configs" / "local.yaml", d / "site.yaml")
+    elif layout == "no-default":
+        (d / "mine.yaml").write_text("master: local[2]\n")
+    elif layout == "broken":
+        (d / "bad.yaml").write_text("master: [\n")
+    prefix = short_tmp / "prefix"
+    bindir = installed_pair(prefix)
+    shutil.copytree(ROOT / "configs", prefix / "share" / "sparkd" / "configs")
+    for sub in ("", "share", "share/sparkd", "share/sparkd/configs"):
+        (prefix / sub).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("SPARKD_BIN", "SPARKD_SOCKET")}
+    env.update(PATH="/usr/bin:/bin", SPARKD_USER_CONFIG_DIR="")
+    direct = subprocess.run([str(bindir / "sparkd"), "--check-config", "--config-dir", str(d)],
+                            capture_output=True, text=True, env=env)
+    via = run_installed(bindir, "check", "--config-dir", str(d))
+    assert (via.returncode, via.stdout) == (direct.returncode, direct.stdout)
+    assert direct.returncode == (0 if layout == "yaml-only" else 1), direct.stdout
 
 
 # --- the socket ---------------------------------------------------------------------

@@ -269,6 +269,97 @@ static void test_refusal_messages(void **state) {
         }
 }
 
+/* ---- finding programs: the server's Python for sparkd-launch ---- */
+
+static char progdir[64];
+
+/* Writes an executable progdir/name with text. */
+static void put_prog(const char *name, const char *text) {
+        char p[256];
+        snprintf(p, sizeof p, "%s/%s", progdir, name);
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+        assert_int_equal(chmod(p, 0755), 0);
+}
+
+static const char *in_dir(const char *name) {
+        static char p[256];
+        snprintf(p, sizeof p, "%s/%s", progdir, name);
+        return p;
+}
+
+static void test_python_names(void **state) {
+        (void)state;
+        const char *yes[] = {"python", "python3", "python3.12", "/opt/venv/bin/python3.11", "python2.7"};
+        const char *no[] = {"pythonx", "python-config", "ipython", "/usr/bin/python3-dbg",
+                            "jupyterhub-singleuser", "sh", ""};
+        for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+                if (!tool_is_python_name(yes[i]))
+                        fail_msg("%s is a python name", yes[i]);
+        for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+                if (tool_is_python_name(no[i]))
+                        fail_msg("%s is not a python name", no[i]);
+}
+
+static void test_python_of_a_command(void **state) {
+        (void)state;
+        snprintf(progdir, sizeof progdir, "/tmp/sparkd-test-tools-XXXXXX");
+        assert_non_null(mkdtemp(progdir));
+        put_prog("python3", "#!/bin/sh\n");
+        put_prog("python3.12", "\x7f" "ELF binary\n");
+        put_prog("venv-singleuser", "#!/opt/venv/bin/python3\n# -*- coding: utf-8 -*-\nimport sys\n");
+        put_prog("env-singleuser", "#!/usr/bin/env python3\nimport sys\n");
+        put_prog("env-opts", "#!/usr/bin/env -S PYTHONUNBUFFERED=1 python3 -u\n");
+        put_prog("env-missing", "#!/usr/bin/env python9\n");
+        put_prog("pip-long", "#!/bin/sh\n'''exec' \"/opt/a venv/bin/python3\" \"$0\" \"$@\"\n' '''\n");
+        put_prog("shell-server", "#!/bin/sh\nexec jupyterhub-singleuser \"$@\"\n");
+        put_prog("ruby-thing", "#!/usr/bin/ruby\n");
+        put_prog("binary", "\x7f" "ELF\n");
+        put_prog("no-newline", "#!/opt/venv/bin/python3");
+        char out[4096], path[256];
+
+        /* a command that is a python: itself, by the path found */
+        assert_int_equal(tool_python_of("python3", progdir, out, sizeof out), 0);
+        assert_string_equal(out, in_dir("python3"));
+        assert_int_equal(tool_python_of(in_dir("python3.12"), NULL, out, sizeof out), 0);
+        assert_string_equal(out, in_dir("python3.12"));
+        /* a venv's console script: its #! names the venv's Python, kept as written */
+        assert_int_equal(tool_python_of("venv-singleuser", progdir, out, sizeof out), 0);
+        assert_string_equal(out, "/opt/venv/bin/python3");
+        /* env: the Python found on PATH (options and NAME=VALUE skipped) */
+        snprintf(path, sizeof path, "/nonexistent:%s", progdir);
+        assert_int_equal(tool_python_of("env-singleuser", path, out, sizeof out), 0);
+        assert_string_equal(out, in_dir("python3"));
+        assert_int_equal(tool_python_of("env-opts", path, out, sizeof out), 0);
+        assert_string_equal(out, in_dir("python3"));
+        assert_int_equal(tool_python_of("env-missing", path, out, sizeof out), -ENOEXEC);
+        /* pip's sh launcher for a path a #! line cannot hold */
+        assert_int_equal(tool_python_of(in_dir("pip-long"), NULL, out, sizeof out), 0);
+        assert_string_equal(out, "/opt/a venv/bin/python3");
+        /* not a Python program, or not there */
+        assert_int_equal(tool_python_of("shell-server", progdir, out, sizeof out), -ENOEXEC);
+        assert_int_equal(tool_python_of("ruby-thing", progdir, out, sizeof out), -ENOEXEC);
+        assert_int_equal(tool_python_of("binary", progdir, out, sizeof out), -ENOEXEC);
+        assert_int_equal(tool_python_of("no-newline", progdir, out, sizeof out), -ENOEXEC);
+        assert_int_equal(tool_python_of("venv-singleuser", "/nonexistent", out, sizeof out), -ENOENT);
+        assert_int_equal(tool_python_of("venv-singleuser", NULL, out, sizeof out), -ENOENT);
+        assert_int_equal(tool_python_of("", progdir, out, sizeof out), -ENOENT);
+        assert_int_equal(tool_python_of("venv-singleuser", progdir, out, 8), -ENAMETOOLONG);
+
+        /* beside: the program in the directory of exe */
+        char exe[256];
+        snprintf(exe, sizeof exe, "%s/sparkctl", progdir);
+        assert_int_equal(tool_beside(exe, "python3", out, sizeof out), 0);
+        assert_string_equal(out, in_dir("python3"));
+        assert_int_equal(tool_beside(exe, "sparkd", out, sizeof out), -ENOENT);
+        assert_int_equal(tool_beside("sparkctl", "python3", out, sizeof out), -EINVAL);
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", progdir);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_content_length_body),
@@ -286,6 +377,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_request_refused_before_connecting,
                                                 make_socket_dir, remove_socket_dir),
                 cmocka_unit_test(test_refusal_messages),
+                cmocka_unit_test(test_python_names),
+                cmocka_unit_test(test_python_of_a_command),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
