@@ -5,6 +5,7 @@
 #   make SANITIZE=1 … the same targets with ASan+UBSan (objects in build/asan)
 #   make fuzz         run every libFuzzer target for FUZZ_SECONDS (default 600) each
 #   make install PREFIX=/usr/local DESTDIR=
+#   make dist         what admins install: the two wheels and the C sources' tarball, in dist/
 #   make e2e-test     end to end: real JupyterHub + Chromium (as root; tests/e2e)
 #   make security-test  two Unix users on one host (as root; tests/security)
 #   make demo         a JupyterHub with Start Spark on http://127.0.0.1:8000
@@ -80,7 +81,7 @@ TOOL_SRCS := tools/uhttp.c daemon/sockpath.c
 PYTEST = PYTHONPATH=$(CURDIR)/tests $(1) -m pytest -q -rs -p strictskip
 
 .PHONY: all check test unit integration hub-test cluster-test jinja-compare labextension \
-	labextension-test fuzz fuzz-smoke e2e-venv e2e-test security-test deps venv install clean \
+	labextension-test dist fuzz fuzz-smoke e2e-venv e2e-test security-test deps venv install clean \
 	demo format bench build-test suites root-check py-lint
 
 all: $(SPARKD_BIN) $(TOOL_BINS)
@@ -193,6 +194,36 @@ $(LABEXT_STAMP): $(LABEXT_SRCS) $(VENV)/.done
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation ./labextension
 	@mkdir -p $(@D) && touch $@
 labextension: $(LABEXT_STAMP)
+
+# make dist: what an administrator installs (docs/admin-guide.md, "Install"),
+# built on a host with node and npm; installing them needs neither:
+#   dist/start_spark-VERSION-py3-none-any.whl  the toolbar, prebuilt (jlpm
+#       build:prod above), and the proxy route: for the servers' Python
+#   dist/sparkd_hub-VERSION-py3-none-any.whl   the hook: for the hub's Python
+#   dist/sparkd-VERSION.tar.gz                 the C part (the files git tracks
+#       in DIST_SRC_DIRS, as in the work tree): make && make install
+DIST_WHEELS   := dist/start_spark-$(VERSION)-py3-none-any.whl dist/sparkd_hub-$(VERSION)-py3-none-any.whl
+DIST_TARBALL  := dist/sparkd-$(VERSION).tar.gz
+DIST_SRC_DIRS := daemon tools configs systemd docs/man scripts/install-deps.sh Makefile .clang-format
+DIST_SRC      = $(shell git ls-files -- $(DIST_SRC_DIRS))
+dist: $(DIST_WHEELS) $(DIST_TARBALL)
+dist/start_spark-$(VERSION)-py3-none-any.whl: $(LABEXT_STAMP)
+	@grep -qx 'version = "$(VERSION)"' labextension/pyproject.toml || \
+		{ echo "labextension/pyproject.toml: version is not $(VERSION) (the Makefile's VERSION)" >&2; exit 1; }
+	@mkdir -p dist && rm -f dist/start_spark-*.whl
+	$(VENV)/bin/pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w dist ./labextension
+	@unzip -l $@ | grep -q 'share/jupyter/labextensions/@start-spark/labextension/static/style.js' || \
+		{ echo "$@ holds no prebuilt labextension" >&2; rm -f $@; exit 1; }
+dist/sparkd_hub-$(VERSION)-py3-none-any.whl: $(wildcard hub-hook/sparkd_hub/*.py) hub-hook/pyproject.toml $(VENV)/.done
+	@grep -qx 'version = "$(VERSION)"' hub-hook/pyproject.toml || \
+		{ echo "hub-hook/pyproject.toml: version is not $(VERSION) (the Makefile's VERSION)" >&2; exit 1; }
+	@mkdir -p dist && rm -f dist/sparkd_hub-*.whl
+	$(VENV)/bin/pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w dist ./hub-hook
+$(DIST_TARBALL): $(DIST_SRC)
+	@mkdir -p dist && rm -f dist/sparkd-*.tar.gz
+	@echo "  TAR     $@"
+	@tar --create --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$$(git log -1 --format=%ct) \
+		--transform 's|^|sparkd-$(VERSION)/|' $(DIST_SRC) | gzip -9n > $@
 
 # Jest (state machine, request helper, long-poll follower, …), type check
 # of the tests, prettier and eslint.
@@ -360,4 +391,4 @@ format:
 	clang-format -i daemon/*.c daemon/*.h tests/unit/*.c tests/fuzz/*.c
 
 clean:
-	rm -rf build daemon/sparkd tools/sparkctl tools/sparkd-launch
+	rm -rf build dist daemon/sparkd tools/sparkctl tools/sparkd-launch
