@@ -157,6 +157,12 @@ static bool wanted(const struct cfg_entry *e) {
         return master_is_local(json_string_value(json_object_get(e->doc, "master")));
 }
 
+enum prewarm_preload prewarm_preload_of(struct sparkd *d, const struct cfg_entry *e) {
+        if (!e || d->opts.prewarm_max == 0 || !wanted(e))
+                return PREWARM_PRELOAD_NONE;
+        return is_connect(e) ? PREWARM_PRELOAD_CONNECT : PREWARM_PRELOAD_DRIVER;
+}
+
 /* {master, app_name, conf, env, connect} of e (a new object). */
 static json_t *spec_of(const struct cfg_entry *e) {
         json_t *conf = json_object_get(e->doc, "conf"), *env = json_object_get(e->doc, "env");

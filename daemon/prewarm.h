@@ -85,6 +85,13 @@ void prewarm_refresh(struct sparkd *d);
  * meanwhile is picked up.  Cheap when nothing is to do. */
 void prewarm_touch(struct sparkd *d);
 
+/* What a kernel of configuration e should import ahead (the startup file
+ * calls _sparkd.preload): PREWARM_PRELOAD_DRIVER or _CONNECT when this
+ * daemon keeps a warm JVM or Connect server for e, else PREWARM_PRELOAD_NONE
+ * (no warm JVM: the kernel's start-up stays as light as it was). */
+enum prewarm_preload { PREWARM_PRELOAD_NONE, PREWARM_PRELOAD_DRIVER, PREWARM_PRELOAD_CONNECT };
+enum prewarm_preload prewarm_preload_of(struct sparkd *d, const struct cfg_entry *e);
+
 /* True for properties only a new JVM can apply: spark.driver.*,
  * spark.jars*, spark.files*, spark.submit.*, spark.master. */
 bool prewarm_jvm_level_key(const char *key);

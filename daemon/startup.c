@@ -7,6 +7,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "prewarm.h"
 #include "pylit.h"
 #include "sparkd_py.h"
 #include "strbuf.h"
@@ -111,6 +112,13 @@ static char *startup_file_text(struct sparkd *d, const char *name, json_t *overr
                 r = pylit_append(&sb, daemon, (size_t)-1, NULL, 0);
         if (r == 0)
                 r = sb_putc(&sb, '\n');
+        enum prewarm_preload pre = prewarm_preload_of(d, cfg_find(d->cfgs, name));
+        if (r == 0 && pre != PREWARM_PRELOAD_NONE)
+                r = sb_puts(&sb, pre == PREWARM_PRELOAD_CONNECT
+                                         ? "__import__('sys').modules['_sparkd'].preload(remote=True)  # a warm "
+                                           "Connect server: import PySpark ahead\n"
+                                         : "__import__('sys').modules['_sparkd'].preload()  # a warm JVM: import "
+                                           "PySpark ahead\n");
         json_decref(src);
         json_decref(daemon);
         if (r < 0) {

@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import threading
+import time
 
 import pytest
 
@@ -95,6 +96,36 @@ def test_clicked_start_leaves_no_jvm_lines_in_cells(env):
     assert s["state"] == "ready", s
     status, out, _ = k.run("print(spark.range(10).count())")
     assert status == "ok" and out.strip() == "10", out
+
+
+PRELOADED = "import sys; print(sorted(m for m in ('pyspark', 'pyspark.sql') if m in sys.modules))"
+
+
+def test_pyspark_is_imported_ahead_where_a_jvm_is_kept_warm(env, daemon_factory, tmp_path):
+    """With a warm JVM for the configuration the kernel imports PySpark in
+    the background after its start (a click or first use does not pay for
+    it); a first cell right away waits for that import instead of racing it
+    (no "partially initialized module"); without pre-warming nothing is
+    imported ahead."""
+    assert "modules['_sparkd'].preload()" in open(env.startup).read()
+    k = env.kernel()  # idle a while, then a cell that imports nothing finds PySpark imported
+    time.sleep(2)  # PRELOAD_DELAY is 0.5 s; an import still under way is waited for by the cell
+    status, out, ename = k.run(PRELOADED)
+    assert status == "ok" and out.strip() == "['pyspark', 'pyspark.sql']", (ename, out)
+    k2 = env.kernel()  # a first cell importing PySpark at once: no race with the preload
+    status, out, ename = k2.run("from pyspark.sql import functions as F, SparkSession\n"
+                                "from pyspark import SparkConf\nprint(SparkSession.__name__, SparkConf.__name__, F.lit.__name__)")
+    assert status == "ok" and out.strip() == "SparkSession SparkConf lit", (ename, out)
+
+    cold = make_env(daemon_factory, tmp_path / "cold", "--prewarm-max", "0")
+    try:
+        assert "modules['_sparkd'].preload(" not in open(cold.startup).read()
+        kc = cold.kernel()
+        time.sleep(2)  # longer than the preload delay: an import would have begun
+        assert kc.run(PRELOADED)[1].strip() == "[]"
+    finally:
+        for kk in cold.kernels:
+            kk.shutdown()
 
 
 def test_without_a_daemon_spark_starts_after_one_line(env):
