@@ -512,6 +512,23 @@ def test_status_shows_pre_warming(scripted):
     assert "pre-warming (max 2, idle 900 s): no configuration asks for it" in p.stdout.splitlines()
 
 
+@pytest.mark.parametrize("state, reason, line", [
+    ("off", "no PySpark for /usr/bin/python3 (set SPARKD_PYTHON to a Python with pyspark, or SPARK_HOME)",
+     "pre-warming off: no PySpark for /usr/bin/python3 (set SPARKD_PYTHON to a Python with pyspark, or "
+     "SPARK_HOME)"),
+    ("checking", None, "pre-warming (max 2, idle 900 s): looking for PySpark with /opt/venv/bin/python3"),
+    ("on", None, "pre-warming (max 2, idle 900 s): local driver ready (pid 4242)"),
+])
+def test_status_says_whether_pre_warming_works(scripted, state, reason, line):
+    doc = {"status": "ok", "version": "9.9", "configs": 2, "sessions": [],
+           "prewarm": {"max": 2, "idle": 900.0, "state": state, "reason": reason,
+                       "python": "/opt/venv/bin/python3",
+                       "jvms": [{"config": "local", "kind": "driver", "state": "ready", "pid": 4242}]}}
+    p = ctl("status", sock=scripted(http(200, json.dumps(doc))).path)
+    assert p.returncode == 0, p.stderr
+    assert line in p.stdout.splitlines(), p.stdout
+
+
 def test_error_without_json_body(scripted):
     s = scripted(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad")
     p = ctl("configs", sock=s.path)
