@@ -25,8 +25,8 @@ class SparkdHub(Configurable):
     sparkd = Unicode(
         "",
         help="""Path of the ``sparkd`` daemon where the single-user server runs
-        (exported as ``SPARKD_BIN``). Empty: the launcher runs ``sparkd`` from
-        the server's ``PATH``.
+        (exported as ``SPARKD_BIN``). Empty: the launcher runs the ``sparkd``
+        beside itself, else ``sparkd`` from the server's ``PATH``.
         """,
     ).tag(config=True)
 
