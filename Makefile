@@ -8,6 +8,7 @@
 #   make dist         what admins install: the two wheels and the C sources' tarball, in dist/
 #   make e2e-test     end to end: real JupyterHub + Chromium (as root; tests/e2e)
 #   make security-test  two Unix users on one host (as root; tests/security)
+#   make guide-test   the admin guide's install commands, run verbatim (as root; tests/guide)
 #   make demo         a JupyterHub with Start Spark on http://127.0.0.1:8000
 #   make bench        the benchmark suite (bench/; BENCH="share render" picks some, BENCH_ARGS=--quick)
 SHELL := /bin/bash
@@ -81,7 +82,7 @@ TOOL_SRCS := tools/uhttp.c daemon/sockpath.c
 PYTEST = PYTHONPATH=$(CURDIR)/tests $(1) -m pytest -q -rs -p strictskip
 
 .PHONY: all check test unit integration hub-test cluster-test jinja-compare labextension \
-	labextension-test dist fuzz fuzz-smoke e2e-venv e2e-test security-test deps venv install clean \
+	labextension-test dist fuzz fuzz-smoke e2e-venv e2e-test security-test guide-wheels guide-test deps venv install clean \
 	demo format bench build-test suites root-check py-lint
 
 all: $(SPARKD_BIN) $(TOOL_BINS)
@@ -207,14 +208,14 @@ DIST_TARBALL  := dist/sparkd-$(VERSION).tar.gz
 DIST_SRC_DIRS := daemon tools configs systemd docs/man scripts/install-deps.sh Makefile .clang-format
 DIST_SRC      = $(shell git ls-files -- $(DIST_SRC_DIRS))
 dist: $(DIST_WHEELS) $(DIST_TARBALL)
-dist/start_spark-$(VERSION)-py3-none-any.whl: $(LABEXT_STAMP)
+dist/start_spark-$(VERSION)-py3-none-any.whl: $(LABEXT_STAMP) labextension/README.md
 	@grep -qx 'version = "$(VERSION)"' labextension/pyproject.toml || \
 		{ echo "labextension/pyproject.toml: version is not $(VERSION) (the Makefile's VERSION)" >&2; exit 1; }
 	@mkdir -p dist && rm -f dist/start_spark-*.whl
 	$(VENV)/bin/pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w dist ./labextension
 	@unzip -l $@ | grep -q 'share/jupyter/labextensions/@start-spark/labextension/static/style.js' || \
 		{ echo "$@ holds no prebuilt labextension" >&2; rm -f $@; exit 1; }
-dist/sparkd_hub-$(VERSION)-py3-none-any.whl: $(wildcard hub-hook/sparkd_hub/*.py) hub-hook/pyproject.toml $(VENV)/.done
+dist/sparkd_hub-$(VERSION)-py3-none-any.whl: $(wildcard hub-hook/sparkd_hub/*.py) hub-hook/pyproject.toml hub-hook/README.md $(VENV)/.done
 	@grep -qx 'version = "$(VERSION)"' hub-hook/pyproject.toml || \
 		{ echo "hub-hook/pyproject.toml: version is not $(VERSION) (the Makefile's VERSION)" >&2; exit 1; }
 	@mkdir -p dist && rm -f dist/sparkd_hub-*.whl
@@ -286,10 +287,28 @@ security-test: deps $(SPARKD_BIN) $(TOOL_BINS) $(E2E_STAMP)
 	E2E_VENV=$(CURDIR)/$(E2E_VENV) SPARKD=$(CURDIR)/$(SPARKD_BIN) SPARKCTL=$(CURDIR)/$(word 1,$(TOOL_BINS)) \
 		SPARKD_LAUNCH=$(CURDIR)/$(word 2,$(TOOL_BINS)) $(call PYTEST,$(E2E_VENV)/bin/python) tests/security
 
+# The guide test (tests/guide): docs/admin-guide.md's marked install commands
+# and jupyterhub_config.py lines for LocalProcessSpawner, run verbatim on a
+# fresh site (venvs, make install of dist/'s tarball, a hub with PAM and two
+# Unix users), then Spark through the hub.  As root.  What the site's venvs
+# install comes from a wheelhouse fetched once (pinned by tests/requirements.txt)
+# for $(E2E_PYTHON), which the site's venvs are made from.
+GUIDE_WHEELS := build/guide/wheels
+$(GUIDE_WHEELS)/.done: tests/guide/requirements.txt tests/requirements.txt $(E2E_VENV)/.done
+	rm -rf $(GUIDE_WHEELS) && mkdir -p $(GUIDE_WHEELS)
+	sed -E 's/\[[^]]*\]//' tests/requirements.txt > build/guide/constraints.txt
+	$(E2E_VENV)/bin/pip wheel -q --disable-pip-version-check -w $(GUIDE_WHEELS) \
+		-c build/guide/constraints.txt -r tests/guide/requirements.txt
+	touch $@
+guide-wheels: $(GUIDE_WHEELS)/.done
+guide-test: deps dist $(GUIDE_WHEELS)/.done $(E2E_NPM)
+	GUIDE_WHEELS=$(CURDIR)/$(GUIDE_WHEELS) GUIDE_PYTHON=$(E2E_PYTHON) $(call PYTEST,$(VPY)) tests/guide $(GUIDE_ARGS)
+
 # ---------------------------------------------------------------------------
 # make test: everything, from a fresh Debian 12 machine, as root (it creates
 # Unix users).  First what it needs (apt packages, the venvs, npm packages,
-# the labextension build: timed as "setup"), then every build (normal,
+# the labextension build, dist/, the guide test's wheelhouse: timed as
+# "setup"), then every build (normal,
 # ASan+UBSan, libFuzzer), then the suites in two lanes at once, each suite's
 # output in build/suites/NAME.log and its wall time in the table at the end:
 #
@@ -300,7 +319,7 @@ security-test: deps $(SPARKD_BIN) $(TOOL_BINS) $(E2E_STAMP)
 #                labextension, asan-unit, asan-integration, asan-hub,
 #                fuzz-smoke; then, once it is free, the other Spark suites:
 #                integration-warm (pre-warming and lazy starts), cluster,
-#                security
+#                security, guide (the admin guide's install path, verbatim)
 # At most two suites run at once (two cores); the integration tests that
 # start Spark are split by marker (`jvm and not warm` / `jvm and warm`), so
 # together the two passes run every one of them.
@@ -310,7 +329,7 @@ security-test: deps $(SPARKD_BIN) $(TOOL_BINS) $(E2E_STAMP)
 # earlier one failed; make test fails if any did, or if any test skipped.
 SUITES_JVM   := integration-jvm hub-jvm e2e
 SUITES_LIGHT := unit jinja py-lint integration hub labextension asan-unit asan-integration asan-hub fuzz-smoke \
-	integration-warm cluster security
+	integration-warm cluster security guide
 SUITE        := scripts/suite.sh
 
 root-check:
@@ -323,7 +342,7 @@ build-test: $(SPARKD_BIN) $(TOOL_BINS) $(UNIT_BINS) $(BUILD)/cluster_driver $(FU
 
 test: root-check
 	@rm -rf build/suites && mkdir -p build/suites && date +%s > build/suites/start
-	$(SUITE) setup bash -c '$(MAKE) deps && $(MAKE) venv e2e-venv $(E2E_NPM)'
+	$(SUITE) setup bash -c '$(MAKE) deps && $(MAKE) venv e2e-venv $(E2E_NPM) dist guide-wheels'
 	$(SUITE) build $(MAKE) -j2 build-test
 	-$(MAKE) -k -j2 suites
 	@scripts/suite-times.sh $$(cat build/suites/start) setup build $(SUITES_JVM) $(SUITES_LIGHT) \
@@ -331,7 +350,7 @@ test: root-check
 
 # The two lanes: each chains its suites (order-only), make -j2 runs the
 # two chains side by side.
-suites: suite-e2e suite-security
+suites: suite-e2e suite-guide
 suite-integration-jvm:
 	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m 'jvm and not warm' --deselect-ok"
 suite-hub-jvm: | suite-integration-jvm
@@ -364,6 +383,8 @@ suite-cluster: | suite-integration-warm
 	-$(SUITE) cluster $(MAKE) cluster-test
 suite-security: | suite-cluster
 	-$(SUITE) security $(MAKE) security-test
+suite-guide: | suite-security
+	-$(SUITE) guide $(MAKE) guide-test
 .PHONY: $(addprefix suite-,$(SUITES_JVM) $(SUITES_LIGHT))
 
 install: daemon/sparkd tools/sparkctl tools/sparkd-launch
