@@ -152,13 +152,15 @@ def site():
     (ARTIFACTS / "blocks.log").unlink(missing_ok=True)
     base = Path(tempfile.mkdtemp(prefix="guide-", dir="/tmp"))
     os.chmod(base, 0o755)  # the users run the servers' venv
-    s = Site(base)
-    s.copy_dist()
-    s.environments()
-    s.run_blocks("server")
-    s.run_blocks("hub")
-    yield s
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        s = Site(base)
+        s.copy_dist()
+        s.environments()
+        s.run_blocks("server")
+        s.run_blocks("hub")
+        yield s
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 SITE_CONFIG = '''\
