@@ -307,19 +307,20 @@ guide-test: deps dist $(GUIDE_WHEELS)/.done $(E2E_NPM)
 # ---------------------------------------------------------------------------
 # make test: everything, from a fresh Debian 12 machine, as root (it creates
 # Unix users).  First what it needs (apt packages, the venvs, npm packages,
-# the labextension build, dist/, the guide test's wheelhouse: timed as
-# "setup"), then every build (normal,
+# the labextension build, dist/: timed as "setup"), then every build (normal,
 # ASan+UBSan, libFuzzer), then the suites in two lanes at once, each suite's
 # output in build/suites/NAME.log and its wall time in the table at the end:
 #
 #   lane "jvm"   the Spark suites that take longest: integration-jvm
-#                (sessions), hub-jvm, e2e
+#                (sessions), hub-jvm, e2e, guide (the admin guide's install
+#                path, verbatim; it fills its wheelhouse from PyPI first,
+#                network time beside the light lane's CPU time)
 #   lane "light" first what needs no JVM (the daemon, its unit tests, the
 #                toolbar's tests): unit, jinja, py-lint, integration, hub,
 #                labextension, asan-unit, asan-integration, asan-hub,
 #                fuzz-smoke; then, once it is free, the other Spark suites:
 #                integration-warm (pre-warming and lazy starts), cluster,
-#                security, guide (the admin guide's install path, verbatim)
+#                security
 # At most two suites run at once (two cores); the integration tests that
 # start Spark are split by marker (`jvm and not warm` / `jvm and warm`), so
 # together the two passes run every one of them.
@@ -327,9 +328,9 @@ guide-test: deps dist $(GUIDE_WHEELS)/.done $(E2E_NPM)
 # The ASan pass runs the unit tests and the daemon-level tests without a JVM
 # (the `jvm` ones run in the normal pass).  Every suite runs even when an
 # earlier one failed; make test fails if any did, or if any test skipped.
-SUITES_JVM   := integration-jvm hub-jvm e2e
+SUITES_JVM   := integration-jvm hub-jvm e2e guide
 SUITES_LIGHT := unit jinja py-lint integration hub labextension asan-unit asan-integration asan-hub fuzz-smoke \
-	integration-warm cluster security guide
+	integration-warm cluster security
 SUITE        := scripts/suite.sh
 
 root-check:
@@ -342,7 +343,7 @@ build-test: $(SPARKD_BIN) $(TOOL_BINS) $(UNIT_BINS) $(BUILD)/cluster_driver $(FU
 
 test: root-check
 	@rm -rf build/suites && mkdir -p build/suites && date +%s > build/suites/start
-	$(SUITE) setup bash -c '$(MAKE) deps && $(MAKE) venv e2e-venv $(E2E_NPM) dist guide-wheels'
+	$(SUITE) setup bash -c '$(MAKE) deps && $(MAKE) venv e2e-venv $(E2E_NPM) dist'
 	$(SUITE) build $(MAKE) -j2 build-test
 	-$(MAKE) -k -j2 suites
 	@scripts/suite-times.sh $$(cat build/suites/start) setup build $(SUITES_JVM) $(SUITES_LIGHT) \
@@ -350,7 +351,7 @@ test: root-check
 
 # The two lanes: each chains its suites (order-only), make -j2 runs the
 # two chains side by side.
-suites: suite-e2e suite-guide
+suites: suite-guide suite-security
 suite-integration-jvm:
 	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m 'jvm and not warm' --deselect-ok"
 suite-hub-jvm: | suite-integration-jvm
@@ -383,7 +384,7 @@ suite-cluster: | suite-integration-warm
 	-$(SUITE) cluster $(MAKE) cluster-test
 suite-security: | suite-cluster
 	-$(SUITE) security $(MAKE) security-test
-suite-guide: | suite-security
+suite-guide: | suite-e2e
 	-$(SUITE) guide $(MAKE) guide-test
 .PHONY: $(addprefix suite-,$(SUITES_JVM) $(SUITES_LIGHT))
 
