@@ -79,6 +79,7 @@ def main():
         print_table(rows, m.HEADERS)
         print()
         md.append(markdown(m.TITLE, m.HEADERS, rows))
+    RESULTS.mkdir(parents=True, exist_ok=True)  # when every benchmark failed, nothing made it yet
     if len(chosen) == len(mods):
         (RESULTS / "latest.md").write_text("\n".join(md))
     else:
