@@ -1,28 +1,29 @@
 /**
  * Start Spark: the notebook toolbar item, its commands and settings.
  * One plugin; works in JupyterLab 4 and Notebook 7 (both have notebook
- * panels with a toolbar and an INotebookTracker).
+ * panels with a toolbar, an INotebookTracker and the toolbar registry;
+ * only JupyterLab has an ILabShell).
+ *
+ * The item is the toolbar factory `startSpark` of the `Notebook` widget
+ * factory, placed by `jupyter.lab.toolbars` in schema/plugin.json, so users
+ * move or hide it in the settings like any notebook toolbar item.
  */
 import {
+  ILabShell,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
   ICommandPalette,
   ISessionContext,
+  IToolbarWidgetRegistry,
   MainAreaWidget
 } from '@jupyterlab/apputils';
-import { DocumentRegistry } from '@jupyterlab/docregistry';
-import {
-  INotebookModel,
-  INotebookTracker,
-  NotebookPanel
-} from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { IFrame } from '@jupyterlab/ui-components';
 import { ISignal } from '@lumino/signaling';
-import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
 import { SparkdClient } from './api';
 import { configureDialog, showFailure } from './dialogs';
@@ -32,6 +33,8 @@ import { IToolbarActions, SparkToolbar } from './toolbar';
 import { INotebookChoice } from './types';
 
 const PLUGIN_ID = '@start-spark/labextension:plugin';
+/** The item's name in the notebook toolbar (schema/plugin.json). */
+export const TOOLBAR_ITEM = 'startSpark';
 const METADATA_KEY = 'start_spark';
 
 export namespace CommandIDs {
@@ -79,24 +82,26 @@ function choiceStore(panel: NotebookPanel): IChoiceStore {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'A Start Spark button in the notebook toolbar.',
+  description: 'A Start Spark item in the notebook toolbar.',
   autoStart: true,
-  requires: [INotebookTracker],
-  optional: [ISettingRegistry, ITranslator, ICommandPalette],
+  requires: [INotebookTracker, IToolbarWidgetRegistry],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette, ILabShell],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
+    toolbarRegistry: IToolbarWidgetRegistry,
     settingRegistry: ISettingRegistry | null,
     translator: ITranslator | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    labShell: ILabShell | null
   ) => {
     const trans = (translator ?? nullTranslator).load('start_spark');
     const t = (msg: string, ...args: unknown[]) => trans.__(msg, ...args);
     const client = new SparkdClient();
     const config = { defaultConfig: '', showToolbar: true };
     const toolbars = new Set<SparkToolbar>();
-    const models = new WeakMap<NotebookPanel, SparkModel>();
-    const isLab = app.name !== 'Jupyter Notebook';
+    const models = new Map<NotebookPanel, SparkModel>();
+    const isLab = labShell !== null;
 
     const current = (): SparkModel | undefined => {
       const panel = tracker.currentWidget;
@@ -146,36 +151,55 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openUI
     };
 
-    class ToolbarExtension implements DocumentRegistry.IWidgetExtension<
-      NotebookPanel,
-      INotebookModel
-    > {
-      createNew(panel: NotebookPanel): IDisposable {
-        const model = new SparkModel({
-          client,
-          kernel: kernelSource(panel.sessionContext),
-          store: choiceStore(panel),
-          trans: t,
-          defaultConfig: config.defaultConfig
-        });
-        const widget = new SparkToolbar(model, trans, actions);
-        widget.setHidden(!config.showToolbar);
-        panel.toolbar.insertItem(10, 'startSpark', widget);
-        toolbars.add(widget);
-        models.set(panel, model);
-        model.changed.connect(() => {
-          if (tracker.currentWidget === panel) {
-            app.commands.notifyCommandChanged();
-          }
-        });
-        void panel.context.ready.then(() => model.initialize());
-        return new DisposableDelegate(() => {
-          toolbars.delete(widget);
-          widget.dispose();
-        });
+    /**
+     * The panel's model, made on first use: by the toolbar item (made with
+     * the panel) or by the panel's widget extension (when the item is
+     * hidden in the toolbar settings, the commands still work).  It lives
+     * as long as the panel.
+     */
+    const modelOf = (panel: NotebookPanel): SparkModel => {
+      let model = models.get(panel);
+      if (model) {
+        return model;
       }
-    }
-    app.docRegistry.addWidgetExtension('Notebook', new ToolbarExtension());
+      const m = new SparkModel({
+        client,
+        kernel: kernelSource(panel.sessionContext),
+        store: choiceStore(panel),
+        trans: t,
+        defaultConfig: config.defaultConfig
+      });
+      model = m;
+      models.set(panel, m);
+      m.changed.connect(() => {
+        if (tracker.currentWidget === panel) {
+          app.commands.notifyCommandChanged();
+        }
+      });
+      panel.disposed.connect(() => {
+        models.delete(panel);
+        m.dispose();
+      });
+      void panel.context.ready.then(() => m.initialize());
+      return m;
+    };
+
+    toolbarRegistry.addFactory<NotebookPanel>(
+      'Notebook',
+      TOOLBAR_ITEM,
+      panel => {
+        const widget = new SparkToolbar(modelOf(panel), trans, actions);
+        widget.setHidden(!config.showToolbar);
+        toolbars.add(widget);
+        widget.disposed.connect(() => toolbars.delete(widget));
+        return widget;
+      }
+    );
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (panel: NotebookPanel) => {
+        modelOf(panel);
+      }
+    });
     tracker.currentChanged.connect(() => app.commands.notifyCommandChanged());
 
     app.commands.addCommand(CommandIDs.start, {

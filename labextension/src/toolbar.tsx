@@ -1,26 +1,35 @@
 /**
- * The notebook toolbar item: logo, configuration dropdown, Start/Stop,
- * state chip, Spark UI link and the gear.  A view of SparkModel only.
+ * The notebook toolbar item: one compact, fixed-width item (logo + state
+ * chip, which opens the Spark popover, and the Start/Stop action), and the
+ * popover with the configuration dropdown, the state's details, the Spark
+ * UI link and the gear.  A view of SparkModel only.
  */
 import * as React from 'react';
 
 import { TranslationBundle } from '@jupyterlab/translation';
 import {
+  Button,
   HTMLSelect,
   ReactWidget,
   ToolbarButtonComponent,
   UseSignal,
+  caretDownEmptyIcon,
   launchIcon,
   runIcon,
   settingsIcon,
   stopIcon
 } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
 
 import { sparkIcon } from './icons';
 import { SparkModel } from './model';
-import { chipText, chipTooltip, ToolbarState } from './state';
+import { chipTooltip, ToolbarState } from './state';
+import { IItemView, itemView, popoverPosition } from './view';
 
-/** What the toolbar's buttons do (the plugin wires them to dialogs). */
+/** Counter for the popovers' DOM ids. */
+let popoverCount = 0;
+
+/** What the item's buttons do (the plugin wires them to dialogs). */
 export interface IToolbarActions {
   configure(model: SparkModel): void;
   details(model: SparkModel): void;
@@ -47,19 +56,116 @@ function announce(state: ToolbarState, trans: TranslationBundle): string {
   }
 }
 
-function SparkBar(props: {
+function viewOf(model: SparkModel, trans: TranslationBundle): IItemView {
+  return itemView(
+    model.state,
+    {
+      now: Date.now(),
+      hasKernel: model.kernelId !== null,
+      hasConfig: model.selected !== ''
+    },
+    (msg, ...args) => trans.__(msg, ...args)
+  );
+}
+
+/** The chip's content: the spinner or the state dot, and the label. */
+function Chip(props: { view: IItemView }): JSX.Element {
+  const { view } = props;
+  return (
+    <span
+      className={`jp-StartSpark-chip jp-StartSpark-chip-${view.kind}`}
+      title={view.title}
+    >
+      {view.busy ? (
+        <span className="jp-StartSpark-spinner" aria-hidden="true" />
+      ) : (
+        <span className="jp-StartSpark-dot" aria-hidden="true" />
+      )}
+      <span className="jp-StartSpark-chipText">{view.label}</span>
+    </span>
+  );
+}
+
+function Item(props: {
+  model: SparkModel;
+  trans: TranslationBundle;
+  popoverId: string;
+  expanded: boolean;
+  onToggle: (button: HTMLElement) => void;
+}): JSX.Element {
+  const { model, trans } = props;
+  const view = viewOf(model, trans);
+  const a = view.action;
+  return (
+    <div className="jp-StartSpark" role="group" aria-label={trans.__('Spark')}>
+      <button
+        type="button"
+        className="jp-StartSpark-menuButton"
+        aria-haspopup="dialog"
+        aria-expanded={props.expanded}
+        aria-controls={props.popoverId}
+        aria-label={view.menuLabel}
+        title={view.title}
+        onClick={e => props.onToggle(e.currentTarget)}
+      >
+        <sparkIcon.react
+          tag="span"
+          className="jp-StartSpark-logo"
+          aria-hidden="true"
+        />
+        <Chip view={view} />
+        <caretDownEmptyIcon.react
+          tag="span"
+          className="jp-StartSpark-caret"
+          aria-hidden="true"
+        />
+      </button>
+      <ToolbarButtonComponent
+        className={`jp-StartSpark-action jp-StartSpark-${a.kind}`}
+        icon={a.kind === 'stop' ? stopIcon : runIcon}
+        label={a.label}
+        tooltip={a.tooltip}
+        enabled={a.enabled}
+        onClick={() => void (a.kind === 'stop' ? model.stop() : model.start())}
+      />
+      <span className="jp-StartSpark-sr" aria-live="polite">
+        {announce(model.state, trans)}
+      </span>
+    </div>
+  );
+}
+
+/** The lines under the popover's heading: what the state is about. */
+function stateDetails(
+  state: ToolbarState,
+  t: (msg: string, ...args: unknown[]) => string
+): string[] {
+  switch (state.kind) {
+    case 'ready':
+      return chipTooltip(state, t).split('\n');
+    case 'failed':
+      return [];
+    default:
+      return [chipTooltip(state, t)];
+  }
+}
+
+function PopoverBody(props: {
   model: SparkModel;
   trans: TranslationBundle;
   actions: IToolbarActions;
+  id: string;
+  close: (refocus: boolean) => void;
 }): JSX.Element {
-  const { model, trans, actions } = props;
+  const { model, trans, actions, close } = props;
   const state = model.state;
   const t = (msg: string, ...args: unknown[]) => trans.__(msg, ...args);
-  const busy =
+  const view = viewOf(model, trans);
+  const locked =
     state.kind === 'starting' ||
+    state.kind === 'ready' ||
     state.kind === 'stopping' ||
     state.kind === 'loading';
-  const running = state.kind === 'starting' || state.kind === 'ready';
   const options = model.configs.map(c => ({
     value: c.name,
     label: c.error
@@ -77,96 +183,153 @@ function SparkBar(props: {
     });
   }
   const info = model.selectedInfo;
-  const chipClass =
-    'jp-StartSpark-chip jp-StartSpark-chip-' + state.kind.replace('_', '-');
-  const chip = (
-    <>
-      {busy && <span className="jp-StartSpark-spinner" aria-hidden="true" />}
-      <span className="jp-StartSpark-chipText">
-        {chipText(state, Date.now(), t)}
-      </span>
-    </>
-  );
+  const selectId = `${props.id}-select`;
   return (
-    <div className="jp-StartSpark" role="group" aria-label={trans.__('Spark')}>
-      <sparkIcon.react
-        tag="span"
-        className="jp-StartSpark-logo"
-        title={trans.__('Start Spark')}
-        aria-hidden="true"
-      />
+    <>
+      <div className="jp-StartSpark-popHead">
+        <sparkIcon.react
+          tag="span"
+          className="jp-StartSpark-popLogo"
+          aria-hidden="true"
+        />
+        <div className="jp-StartSpark-popHeadText">
+          <div
+            className={`jp-StartSpark-popState jp-StartSpark-popState-${view.kind}`}
+          >
+            {state.kind === 'failed' ? view.label : view.text}
+          </div>
+          {stateDetails(state, t).map((line, i) => (
+            <div key={i} className="jp-StartSpark-popDetail">
+              {line}
+            </div>
+          ))}
+        </div>
+      </div>
+      {state.kind === 'failed' && (
+        <div className="jp-StartSpark-popFailure">
+          <p className="jp-StartSpark-popMessage">{state.message}</p>
+          {state.hint && (
+            <p className="jp-StartSpark-popHint">
+              {trans.__('Hint: %1', state.hint)}
+            </p>
+          )}
+          <Button
+            className="jp-StartSpark-detailsButton"
+            small
+            onClick={() => {
+              close(true);
+              actions.details(model);
+            }}
+          >
+            {trans.__('Details and log…')}
+          </Button>
+        </div>
+      )}
+      <label className="jp-StartSpark-popLabel" htmlFor={selectId}>
+        {trans.__('Configuration')}
+      </label>
       <HTMLSelect
+        id={selectId}
         className="jp-StartSpark-select"
         aria-label={trans.__('Spark configuration')}
         title={
-          info?.description ||
-          model.configsError ||
-          trans.__('Spark configuration')
+          locked
+            ? trans.__('Stop Spark to pick another configuration')
+            : info?.description ||
+              model.configsError ||
+              trans.__('Spark configuration')
         }
         value={model.selected}
-        disabled={running || busy || model.configs.length === 0}
+        disabled={locked || model.configs.length === 0}
         onChange={e => model.select(e.target.value)}
         options={options}
       />
-      {running ? (
-        <ToolbarButtonComponent
-          className="jp-StartSpark-stop"
-          icon={stopIcon}
-          label={trans.__('Stop')}
-          tooltip={trans.__('Stop Spark (the kernel keeps running)')}
-          enabled={model.canStop}
-          onClick={() => void model.stop()}
-        />
-      ) : (
-        <ToolbarButtonComponent
-          className="jp-StartSpark-start"
-          icon={runIcon}
-          label={trans.__('Start')}
-          tooltip={
-            model.kernelId === null
-              ? trans.__('Start a kernel first')
-              : trans.__('Start Spark in this kernel')
-          }
-          enabled={model.canStart}
-          onClick={() => void model.start()}
-        />
+      {info?.description && (
+        <div className="jp-StartSpark-popDetail">{info.description}</div>
       )}
-      {state.kind === 'failed' ? (
-        <button
-          type="button"
-          className={chipClass}
-          title={chipTooltip(state, t)}
-          aria-label={trans.__('Spark failed: %1. Show details', state.message)}
-          onClick={() => actions.details(model)}
+      <div className="jp-StartSpark-popActions">
+        {model.uiUrl && (
+          <Button
+            className="jp-StartSpark-ui"
+            small
+            title={trans.__('Open the Spark UI in a new browser tab')}
+            onClick={() => {
+              close(true);
+              actions.openUI(model);
+            }}
+          >
+            <launchIcon.react tag="span" aria-hidden="true" />
+            {trans.__('Spark UI')}
+          </Button>
+        )}
+        <Button
+          className="jp-StartSpark-gear"
+          small
+          title={trans.__(
+            'The configuration’s details and the values you may change'
+          )}
+          disabled={model.selected === '' || state.kind === 'stopping'}
+          onClick={() => {
+            close(true);
+            actions.configure(model);
+          }}
         >
-          {chip}
-        </button>
-      ) : (
-        <span className={chipClass} title={chipTooltip(state, t)}>
-          {chip}
-        </span>
-      )}
-      <span className="jp-StartSpark-sr" aria-live="polite">
-        {announce(state, trans)}
-      </span>
-      {model.uiUrl && (
-        <ToolbarButtonComponent
-          className="jp-StartSpark-ui"
-          icon={launchIcon}
-          label={trans.__('Spark UI')}
-          tooltip={trans.__('Open the Spark UI in a new browser tab')}
-          onClick={() => actions.openUI(model)}
-        />
-      )}
-      <ToolbarButtonComponent
-        className="jp-StartSpark-gear"
-        icon={settingsIcon}
-        tooltip={trans.__('Configure Spark…')}
-        enabled={model.selected !== '' && state.kind !== 'stopping'}
-        onClick={() => actions.configure(model)}
-      />
-    </div>
+          <settingsIcon.react tag="span" aria-hidden="true" />
+          {trans.__('Configure…')}
+        </Button>
+      </div>
+    </>
   );
+}
+
+/** Puts the focus on the popover's first control once it is shown. */
+function FocusFirst(props: { node: HTMLElement; onShown: () => void }): null {
+  React.useEffect(() => {
+    props.onShown();
+    const first = props.node.querySelector<HTMLElement>(
+      'select:not([disabled]), button:not([disabled])'
+    );
+    (first ?? props.node).focus();
+  }, []);
+  return null;
+}
+
+/** The popover: in document.body (no toolbar clips it), under the item. */
+class SparkPopover extends ReactWidget {
+  constructor(
+    private readonly _model: SparkModel,
+    private readonly _trans: TranslationBundle,
+    private readonly _actions: IToolbarActions,
+    private readonly _close: (refocus: boolean) => void,
+    id: string,
+    private readonly _onShown: () => void
+  ) {
+    super();
+    this.id = id;
+    this.addClass('jp-StartSpark-popover');
+    this.node.tabIndex = -1;
+    this.node.setAttribute('role', 'dialog');
+    this.node.setAttribute('aria-label', _trans.__('Spark'));
+  }
+
+  render(): JSX.Element {
+    return (
+      <UseSignal signal={this._model.changed}>
+        {() => (
+          <>
+            <FocusFirst node={this.node} onShown={this._onShown} />
+            <PopoverBody
+              model={this._model}
+              trans={this._trans}
+              actions={this._actions}
+              id={this.id}
+              close={this._close}
+            />
+          </>
+        )}
+      </UseSignal>
+    );
+  }
 }
 
 export class SparkToolbar extends ReactWidget {
@@ -177,27 +340,155 @@ export class SparkToolbar extends ReactWidget {
   ) {
     super();
     this.addClass('jp-StartSpark-item');
+    this._popoverId = `jp-StartSpark-popover-${++popoverCount}`;
+    model.changed.connect(this._place, this);
+  }
+
+  /** The open popover, or null. */
+  get popover(): Widget | null {
+    return this._popover;
   }
 
   render(): JSX.Element {
     return (
       <UseSignal signal={this.model.changed}>
         {() => (
-          <SparkBar
+          <Item
             model={this.model}
             trans={this._trans}
-            actions={this._actions}
+            popoverId={this._popoverId}
+            expanded={this._popover !== null}
+            onToggle={b => this.toggle(b)}
           />
         )}
       </UseSignal>
     );
   }
 
+  /** Opens the popover under anchor, or closes it when open. */
+  toggle(anchor: HTMLElement): void {
+    if (this._popover) {
+      this.closePopover(true);
+      return;
+    }
+    this._anchor = anchor;
+    const p = new SparkPopover(
+      this.model,
+      this._trans,
+      this._actions,
+      r => this.closePopover(r),
+      this._popoverId,
+      () => this._place()
+    );
+    this._popover = p;
+    Widget.attach(p, document.body);
+    p.node.addEventListener('focusout', this);
+    // Escape before JupyterLab's shortcuts (on the document) see it
+    window.addEventListener('keydown', this, true);
+    document.addEventListener('mousedown', this, true);
+    window.addEventListener('resize', this);
+    this.update();
+    this._place();
+  }
+
+  /** Closes the popover; refocus: give the focus back to the item. */
+  closePopover(refocus: boolean): void {
+    const p = this._popover;
+    if (!p) {
+      return;
+    }
+    this._popover = null;
+    p.node.removeEventListener('focusout', this);
+    window.removeEventListener('keydown', this, true);
+    document.removeEventListener('mousedown', this, true);
+    window.removeEventListener('resize', this);
+    p.dispose();
+    this.update();
+    if (refocus) {
+      this._anchor?.focus();
+    }
+  }
+
+  handleEvent(event: Event): void {
+    const p = this._popover;
+    if (!p) {
+      return;
+    }
+    const inside = (t: EventTarget | null) =>
+      t instanceof Node && (p.node.contains(t) || this.node.contains(t));
+    switch (event.type) {
+      case 'keydown':
+        if ((event as KeyboardEvent).key === 'Escape') {
+          // ours when the focus is in the popover or on the item; else
+          // close and let the key do what it does there
+          const mine = inside(document.activeElement);
+          if (mine) {
+            event.preventDefault();
+            event.stopPropagation();
+          }
+          this.closePopover(mine);
+        }
+        break;
+      case 'focusout':
+        // Where the focus ends matters, not where it passes: a click on the
+        // item moves it through the notebook (JupyterLab) to the item.
+        setTimeout(() => {
+          const now = document.activeElement;
+          if (
+            this._popover === p &&
+            now !== null &&
+            now !== document.body &&
+            !inside(now)
+          ) {
+            this.closePopover(false);
+          }
+        }, 0);
+        break;
+      case 'mousedown':
+        if (!inside(event.target)) {
+          this.closePopover(false);
+        }
+        break;
+      case 'resize':
+        this.closePopover(false);
+        break;
+    }
+  }
+
+  protected onAfterHide(): void {
+    this.closePopover(false);
+  }
+
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
-    this.model.dispose();
+    this.closePopover(false);
+    this.model.changed.disconnect(this._place, this);
     super.dispose();
   }
+
+  private _place(): void {
+    const p = this._popover;
+    const a = this._anchor;
+    if (!p || !a) {
+      return;
+    }
+    if (!a.isConnected) {
+      this.closePopover(false);
+      return;
+    }
+    const r = a.getBoundingClientRect();
+    const pos = popoverPosition(
+      r,
+      { width: p.node.offsetWidth, height: p.node.offsetHeight },
+      { width: window.innerWidth, height: window.innerHeight }
+    );
+    p.node.style.left = `${pos.left}px`;
+    p.node.style.top = `${pos.top}px`;
+  }
+
+  private _popover: SparkPopover | null = null;
+  private readonly _popoverId: string;
+  private _anchor: HTMLElement | null = null;
 }

@@ -17,6 +17,7 @@ USER = "e2ecarol"
 CHIP = ".jp-StartSpark-chip"
 T_READY = 180_000  # ms: a cold JVM on a 2-core CI machine
 TOP = {"x": 0, "y": 0, "width": 1120, "height": 200}  # menu, toolbar, first cells
+MENU = {"x": 0, "y": 0, "width": 1120, "height": 420}  # the same with the popover open
 UI_TOP = {"x": 0, "y": 0, "width": 1400, "height": 640}
 
 
@@ -39,8 +40,7 @@ def top(page):
 
 @pytest.fixture(scope="module")
 def ctx(browser, hub, users, artifacts):
-    # wide enough that JupyterLab keeps the Start Spark item in the notebook
-    # toolbar rather than its overflow (⋯) menu when the chip grows
+    # wide pictures for the docs (test_widths.py checks everyday widths)
     context = browser.new_context(viewport={"width": 1600, "height": 900})
     context.set_default_timeout(60_000)
     page = context.new_page()
@@ -64,6 +64,37 @@ def panel(page):
 
 def chip(page):
     return toolbar(page).locator(CHIP)
+
+
+def menu_button(page):
+    return toolbar(page).locator(".jp-StartSpark-menuButton")
+
+
+def popover(page):
+    return page.locator(".jp-StartSpark-popover")
+
+
+def open_menu(page):
+    """Opens the item's popover (configuration, details, Spark UI, gear)."""
+    if not popover(page).count():
+        menu_button(page).click()
+    expect(popover(page)).to_be_visible()
+    return popover(page)
+
+
+def close_menu(page):
+    if popover(page).count():
+        menu_button(page).click()
+    expect(popover(page)).to_have_count(0)
+
+
+def config_select(page):
+    return open_menu(page).locator('select[aria-label="Spark configuration"]')
+
+
+def pick_config(page, name):
+    config_select(page).select_option(name)
+    close_menu(page)
 
 
 def run_cell(page, code, expect_text=None, timeout=120_000):
@@ -149,15 +180,36 @@ def test_login_spawn_new_notebook_shows_the_toolbar(ctx):
     expect(toolbar(page)).to_be_visible()
     ctx["token"] = hub.user_token(USER)
     configs = configs_of(hub, ctx["token"])
-    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
+    wait_state(page, "not-started", 60_000)
+    shot(page, art, "02-lab-not-started", toolbar(page))
+    select = config_select(page)
     expect(select).to_be_enabled(timeout=60_000)
     options = select.locator("option")
     labels = options.all_inner_texts()
     for c in configs["configs"]:
         assert any((c.get("display_name") or c["name"]) in lab for lab in labels), (c, labels)
     assert select.input_value() == configs["default"] == "local"
-    wait_state(page, "not-started", 60_000)
-    shot(page, art, "02-lab-not-started", toolbar(page))
+    shot(page, art, "02-lab-menu-not-started", MENU)
+    close_menu(page)
+
+
+def test_the_menu_works_with_the_keyboard(ctx):
+    """Enter and Space open the popover with the focus inside, Escape closes
+    it and gives the focus back to the item."""
+    page = ctx["page"]
+    button = menu_button(page)
+    expect(button).to_have_attribute("aria-haspopup", "dialog")
+    expect(button).to_have_attribute("aria-label", re.compile(r"^Spark: Not started"))
+    for key in ("Enter", " "):
+        button.focus()
+        page.keyboard.press(key)
+        expect(popover(page)).to_be_visible()
+        expect(button).to_have_attribute("aria-expanded", "true")
+        expect(popover(page).locator('select[aria-label="Spark configuration"]')).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(popover(page)).to_have_count(0)
+        expect(button).to_be_focused()
+        expect(button).to_have_attribute("aria-expanded", "false")
 
 
 # 2 ---------------------------------------------------------------------------
@@ -177,8 +229,11 @@ def test_start_ready_and_run_a_job(ctx):
 
 def test_spark_ui_pages(ctx):
     page, art, context = ctx["page"], ctx["artifacts"], ctx["context"]
+    menu = open_menu(page)
+    expect(menu).to_contain_text("Ready: local[*]")
+    shot(page, art, "05-lab-menu-ready", MENU)
     with context.expect_page() as new:
-        toolbar(page).locator(".jp-StartSpark-ui").click()
+        menu.locator(".jp-StartSpark-ui").click()
     ui = new.value
     ui.wait_for_load_state()
     assert re.search(rf"/user/{USER}/sparkd/ui/[0-9a-f-]+/", ui.url), ui.url
@@ -207,7 +262,7 @@ def test_spark_ui_pages(ctx):
 # 4 ---------------------------------------------------------------------------
 
 def open_gear(page):
-    toolbar(page).locator(".jp-StartSpark-gear").click()
+    open_menu(page).locator(".jp-StartSpark-gear").click()
     dialog = page.locator(".jp-Dialog")
     expect(dialog).to_be_visible()
     return dialog
@@ -299,7 +354,7 @@ def test_second_notebook_gets_a_lazy_spark(ctx):
     wait_state(page, "ready", 30_000)
     shot(page, art, "14-lab-second-notebook-lazy", TOP)
     with ctx["context"].expect_page() as new:
-        toolbar(page).locator(".jp-StartSpark-ui").click()
+        open_menu(page).locator(".jp-StartSpark-ui").click()
     ui = new.value
     ui.wait_for_load_state()
     assert re.search(rf"/user/{USER}/sparkd/ui/[0-9a-f-]+/", ui.url), ui.url
@@ -330,14 +385,13 @@ def test_standalone_ephemeral_from_the_toolbar(ctx):
     page.goto(f"{ctx['hub'].url}/user/{USER}/lab/tree/second.ipynb")
     expect(toolbar(page)).to_be_visible(timeout=60_000)
     restart_kernel(page)
-    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
-    select.select_option("standalone-ephemeral")
+    pick_config(page, "standalone-ephemeral")
     click_start_and_wait(page)
     out = run_cell(page, "print(spark.sparkContext.master)", "spark://127.0.0.1:", timeout=T_READY)
     assert "spark://127.0.0.1:" in out[-1], out
     shot(page, art, "15-lab-standalone-ready", TOP)
     restart_kernel(page)
-    select.select_option("local")
+    pick_config(page, "local")
 
 
 # 9 ---------------------------------------------------------------------------
@@ -356,14 +410,20 @@ def test_failing_configuration_shows_message_and_hint(ctx):
     page.goto(f"{hub.url}/user/{USER}/lab/tree/broken.ipynb")
     expect(toolbar(page)).to_be_visible(timeout=60_000)
     wait_state(page, "not-started", 60_000)
-    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
-    select.select_option("e2e-broken")
+    pick_config(page, "e2e-broken")
     toolbar(page).locator(".jp-StartSpark-start").click()
     wait_state(page, "failed", T_READY)
     text = chip(page).inner_text()
     assert text.startswith("Failed"), text
     shot(page, art, "15-lab-failed", toolbar(page))
+    # the chip opens the popover: the message, the hint, and the details
     chip(page).click()
+    menu = popover(page)
+    expect(menu.locator(".jp-StartSpark-popMessage")).not_to_be_empty()
+    expect(menu.locator(".jp-StartSpark-popHint")).to_contain_text("master is not reachable")
+    shot(page, art, "15-lab-failed-menu", MENU)
+    menu.locator(".jp-StartSpark-detailsButton").click()
+    expect(popover(page)).to_have_count(0)
     dialog = page.locator(".jp-Dialog")
     expect(dialog.locator(".jp-StartSpark-detailsMessage")).not_to_be_empty()
     expect(dialog.locator(".jp-StartSpark-detailsHint")).to_contain_text("Hint")
@@ -381,9 +441,10 @@ def test_notebook7_start_run_stop(ctx):
     shot(page, art, "17-nb7-tree")
     page.goto(f"{hub.url}/user/{USER}/notebooks/nb7.ipynb")
     expect(toolbar(page)).to_be_visible(timeout=60_000)
-    select = toolbar(page).locator('select[aria-label="Spark configuration"]')
+    select = config_select(page)
     expect(select).to_be_enabled(timeout=60_000)
     select.select_option("local")
+    close_menu(page)
     click_start_and_wait(page, art, "18-nb7")
     shot(page, art, "19-nb7-ready", TOP)
     out = run_cell(page, "spark.range(1000).count()", "1000")
