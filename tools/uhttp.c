@@ -472,6 +472,26 @@ static const char *pip_sh_program(char *line) {
         return next_word(&p);
 }
 
+/* The Python a script's first bytes name (head: len bytes, then a NUL;
+ * modified): the "#!" line's interpreter, or pip's "'''exec'" line under
+ * "#!/bin/sh".  NULL when there is none or it is not a Python.  Pure: the
+ * fuzz target (tests/fuzz/fuzz_uhttp.c) feeds it any bytes. */
+static const char *head_python(char *head, size_t len) {
+        if (len < 2 || head[0] != '#' || head[1] != '!')
+                return NULL;
+        char *nl = strchr(head, '\n');
+        if (!nl)
+                return NULL;
+        *nl = '\0';
+        char *second = nl + 1, *nl2 = strchr(second, '\n');
+        if (nl2)
+                *nl2 = '\0';
+        const char *prog = shebang_program(head);
+        if (prog && (!strcmp(prog, "/bin/sh") || !strcmp(prog, "/usr/bin/sh")))
+                prog = pip_sh_program(second);
+        return prog && tool_is_python_name(prog) ? prog : NULL;
+}
+
 int tool_python_of(const char *cmd, const char *path, char *out, size_t n) {
         char exe[4096];
         int r = tool_which(cmd, path, exe, sizeof exe);
@@ -485,20 +505,11 @@ int tool_python_of(const char *cmd, const char *path, char *out, size_t n) {
                 return -errno;
         ssize_t len = read(fd, head, sizeof head - 1);
         close(fd);
-        if (len < 2 || head[0] != '#' || head[1] != '!')
-                return -ENOEXEC;
+        if (len < 0)
+                return -EIO;
         head[len] = '\0';
-        char *nl = strchr(head, '\n');
-        if (!nl)
-                return -ENOEXEC;
-        *nl = '\0';
-        char *second = nl + 1, *nl2 = strchr(second, '\n');
-        if (nl2)
-                *nl2 = '\0';
-        const char *prog = shebang_program(head);
-        if (prog && (!strcmp(prog, "/bin/sh") || !strcmp(prog, "/usr/bin/sh")))
-                prog = pip_sh_program(second);
-        if (!prog || !tool_is_python_name(prog))
+        const char *prog = head_python(head, (size_t)len);
+        if (!prog)
                 return -ENOEXEC;
         if (!strchr(prog, '/'))
                 return tool_which(prog, path, out, n) < 0 ? -ENOEXEC : 0;
