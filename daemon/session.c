@@ -1103,13 +1103,24 @@ unsigned long session_list_serial(struct sparkd *d) {
         return d->sessions->serial;
 }
 
-enum session_fail session_stop(struct sparkd *d, const char *id, json_t **ret, struct session_error *err) {
+/* The session of kernel id for a request on it, or NULL with err set
+ * (an id that is not a kernel's, or no session). */
+static struct session *session_lookup(struct sparkd *d, const char *id, struct session_error *err) {
         memset(err, 0, sizeof *err);
-        if (!kernel_id_valid(id))
-                return set_err(err, SESSION_INVALID_KERNEL, "a session id is its kernel's id (a UUID)");
+        if (!kernel_id_valid(id)) {
+                set_err(err, SESSION_INVALID_KERNEL, "a session id is its kernel's id (a UUID)");
+                return NULL;
+        }
         struct session *s = session_find(d, id);
         if (!s)
-                return set_err(err, SESSION_NOT_FOUND, "no Spark session for kernel %s", id);
+                set_err(err, SESSION_NOT_FOUND, "no Spark session for kernel %s", id);
+        return s;
+}
+
+enum session_fail session_stop(struct sparkd *d, const char *id, json_t **ret, struct session_error *err) {
+        struct session *s = session_lookup(d, id, err);
+        if (!s)
+                return err->fail;
         switch (s->state) {
         case S_STARTING:
                 session_stop_timer(s);
@@ -1151,12 +1162,9 @@ json_t *session_lazy_answer(struct sparkd *d, const char *id) {
 
 enum session_fail session_report(struct sparkd *d, const char *id, json_t *body, json_t **ret,
                                  struct session_error *err) {
-        memset(err, 0, sizeof *err);
-        if (!kernel_id_valid(id))
-                return set_err(err, SESSION_INVALID_KERNEL, "a session id is its kernel's id (a UUID)");
-        struct session *s = session_find(d, id);
+        struct session *s = session_lookup(d, id, err);
         if (!s)
-                return set_err(err, SESSION_NOT_FOUND, "no Spark session for kernel %s", id);
+                return err->fail;
         if (!s->lazy || s->state != S_STARTING)
                 return set_err(err, SESSION_NOT_STARTING,
                                "the session of kernel %s is %s, not a lazy start waiting for its report", id,

@@ -288,3 +288,13 @@ def save_log(hub, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     if hub.log_path.exists():
         shutil.copy(hub.log_path, ARTIFACTS / f"{name}-hub.log")
+
+
+def make_notebook(hub, user, token, path):
+    """An empty Python 3 notebook at path in user's server (the contents API)."""
+    nb = {"cells": [], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                   "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    r = hub.user_request("PUT", user, f"api/contents/{path}", token,
+                         json={"type": "notebook", "format": "json", "content": nb})
+    assert r.status_code in (200, 201), r.text

@@ -140,12 +140,7 @@ def configs_of(hub, token):
 
 
 def make_notebook(hub, token, path):
-    nb = {"cells": [], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                   "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    r = hub.user_request("PUT", USER, f"api/contents/{path}", token,
-                         json={"type": "notebook", "format": "json", "content": nb})
-    assert r.status_code in (200, 201), r.text
+    hubenv.make_notebook(hub, USER, token, path)
 
 
 def click_start_and_wait(page, artifacts=None, prefix=None):

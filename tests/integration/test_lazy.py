@@ -11,7 +11,7 @@ import time
 import pytest
 
 from kernels import java_children, wait_until
-from test_prewarm import make_env, wait_warm
+from test_prewarm import env, make_env, wait_warm  # noqa: F401 (env: the same fixture)
 from test_sessions import wait_state
 
 import pyspark  # noqa: F401  (the .venv has it: make venv; a missing one fails loudly)
@@ -22,14 +22,6 @@ pytestmark = [pytest.mark.jvm, pytest.mark.warm]
 # What a JVM prints while it starts: none of it belongs in a cell.
 JVM_NOISE = re.compile(r"WARNING: Using incubator|log4j|NativeCodeLoader|Setting default log level|"
                        r"setLogLevel|hostname resolves|\[Stage \d")
-
-
-@pytest.fixture
-def env(daemon_factory, tmp_path):
-    d = make_env(daemon_factory, tmp_path)
-    yield d
-    for k in d.kernels:
-        k.shutdown()
 
 
 def test_lazy_first_use_is_a_session_of_the_daemon(env):
