@@ -81,7 +81,8 @@ def java_listening_ports(uid, marker):
 
 def assert_attacker_reaches_no_page(attacker, ports, ui_ports=()):
     """Every HTTP page on ports, on every address, is refused to the
-    attacker; on ui_ports (web UIs and their REST API) with a 403."""
+    attacker; on ui_ports (web UIs and their REST API) with a 403, which
+    must come (a UI too slow to answer is not counted as refusing)."""
     assert ports
     ports = sorted(set(ports) | set(ui_ports))
     pages = ("/", "/jobs/", "/api/v1/applications", "/json/", "/environment/")
@@ -93,7 +94,7 @@ def assert_attacker_reaches_no_page(attacker, ports, ui_ports=()):
     not_403 = {u: st for u, st in got.items()
                if u.startswith("http://127.0.0.1:") and int(u.split(":")[2].split("/")[0]) in ui_ports and st != 403}
     assert not not_403, f"UI pages not refused with 403: {not_403}"
-    remote = {u: st for u, st in got.items() if not u.startswith("http://127.0.0.1:") and st != 0}
+    remote = {u: st for u, st in got.items() if not u.startswith("http://127.0.0.1:") and st not in (0, -1)}
     assert not remote, f"answers beyond loopback: {remote}"
 
 
