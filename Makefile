@@ -394,6 +394,7 @@ install: daemon/sparkd tools/sparkctl tools/sparkd-launch
 	install -m 0755 daemon/sparkd $(DESTDIR)$(PREFIX)/bin/sparkd
 	install -m 0644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/sparkd/configs/
 	install -m 0644 configs/templates/* $(DESTDIR)$(PREFIX)/share/sparkd/configs/templates/
+	install -m 0644 configs/schema.json $(DESTDIR)$(PREFIX)/share/sparkd/schema.json
 	install -m 0644 docs/man/sparkd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user
 	install -m 0755 tools/sparkctl tools/sparkd-launch $(DESTDIR)$(PREFIX)/bin/

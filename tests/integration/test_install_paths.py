@@ -136,3 +136,34 @@ def test_health_names_the_python_it_found_spark_with(daemon_factory, tmp_path):
     assert pw["python"] == str(bindir / "pyspark-python")
     assert pw["spark_home"].endswith("/pyspark"), pw
     assert pw["reason"] is None
+
+
+def test_make_install_lays_out_what_the_docs_name(tmp_path):
+    """`make install DESTDIR=… PREFIX=/usr/local` (nothing rebuilt): the
+    binaries, shipped configurations and templates, the configuration
+    schema, man pages and user units; the installed sparkd, staged away
+    from PREFIX, finds its shipped configurations beside itself."""
+    dest = tmp_path / "stage"
+    p = subprocess.run(["make", "-s", "-C", str(ROOT), "install", f"DESTDIR={dest}", "PREFIX=/usr/local",
+                        "-o", "daemon/sparkd", "-o", "tools/sparkctl", "-o", "tools/sparkd-launch"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    root = dest / "usr" / "local"
+    want = ["bin/sparkd", "bin/sparkctl", "bin/sparkd-launch", "share/sparkd/schema.json",
+            "share/sparkd/configs/local.yaml", "share/sparkd/configs/templates/default.py.j2",
+            "share/man/man8/sparkd.8", "share/man/man1/sparkctl.1", "share/man/man8/sparkd-launch.8",
+            "lib/systemd/user/sparkd.socket", "lib/systemd/user/sparkd.service"]
+    missing = [w for w in want if not (root / w).is_file()]
+    assert not missing, missing
+    import json
+    schema = json.loads((root / "share/sparkd/schema.json").read_text())
+    assert schema["type"] == "object" and "master" in schema["properties"]
+    assert not list((root / "share/sparkd/configs").glob("*.json")), "the schema is not a configuration"
+    assert "ExecStart=/usr/local/bin/" in (root / "lib/systemd/user/sparkd.service").read_text()
+    for d in [root, *[x for x in root.rglob("*") if x.is_dir()]]:
+        d.chmod(0o755)
+    for d in (tmp_path, dest, dest / "usr"):
+        d.chmod(0o755)
+    p = check(root / "bin" / "sparkd", home=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "configuration OK (7 configurations, default: local)" in p.stdout, p.stdout
