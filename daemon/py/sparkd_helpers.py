@@ -28,6 +28,7 @@ into a C string (daemon/py/py2h.py).
 """
 
 import os
+import re
 import sys
 
 # What the daemon gave for the current start: {"ui_key": base64url key of
@@ -203,6 +204,7 @@ def stop(ns):
                 SparkContext._jvm = None
         except Exception as e:
             print("sparkd: stopping Spark failed: %s" % (e,))
+    untag_jobs()
     for name in ("spark", "sc"):
         ns.pop(name, None)
 
@@ -476,6 +478,7 @@ def info(ns):
     if s is None:
         raise RuntimeError("the start code did not define spark")
     d = describe(s)
+    tag_jobs(s)
     return Info()
 
 
@@ -509,6 +512,80 @@ def describe(s):
         get("ui_protected", lambda: JWS_FILTER in (conf.get("spark.ui.filters", "") or "").split(","))
         get("loopback", lambda: conf.get("spark.driver.bindAddress", "") == LOOPBACK)
     return d
+
+
+# ---- job tags: which cell started a Spark job --------------------------------
+
+
+def job_tags(shell, info=None):
+    """The tags of the cell the kernel runs now: "sparkd-cell-<cellId>"
+    (when the front end sent a cellId in the execute_request's metadata)
+    and "sparkd-msg-<msg_id>" (the execute_request's).  Spark refuses a
+    comma in a tag: such characters are dropped."""
+    parent = getattr(shell, "parent_header", None) or {}
+    header = parent.get("header") or {}
+    cell_id = getattr(info, "cell_id", None) or (parent.get("metadata") or {}).get("cellId")
+    tags = []
+    for kind, value in (("cell", cell_id), ("msg", header.get("msg_id"))):
+        if isinstance(value, str):
+            value = re.sub(r"[^A-Za-z0-9_.:-]", "", value)[:200]
+            if value:
+                tags.append("sparkd-%s-%s" % (kind, value))
+    return tags
+
+
+def tag_jobs(s):
+    """Once `spark` exists (a click, a lazy first use, a warm driver,
+    Connect): an IPython pre_run_cell hook tags the jobs of every cell
+    (job_tags) so that the daemon's progress (docs/architecture.md) knows
+    the cell that started each job.  The cell running now is tagged at
+    once (a lazy start's).  Installed once per kernel: a later call (a new
+    session, a re-installed _sparkd) replaces the hook.  Never raises."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except Exception:
+        return
+    if shell is None or not hasattr(shell, "events"):
+        return
+    untag_jobs()
+    connect = type(s).__module__.startswith("pyspark.sql.connect")
+    try:
+        target = s if connect else s.sparkContext
+    except Exception:
+        return
+
+    def tagger(info=None):
+        try:
+            if not connect:
+                from pyspark import SparkContext
+
+                if SparkContext._active_spark_context is not target:
+                    return  # stopped: never start a JVM call on a dead gateway
+            (target.clearTags if connect else target.clearJobTags)()
+            for tag in job_tags(shell, info):
+                (target.addTag if connect else target.addJobTag)(tag)
+        except Exception:
+            pass  # a tag never breaks a cell
+
+    shell._sparkd_tagger = tagger
+    shell.events.register("pre_run_cell", tagger)
+    tagger()
+
+
+def untag_jobs():
+    """Removes the hook tag_jobs installed (Spark stops)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        old = getattr(shell, "_sparkd_tagger", None)
+        if old is not None:
+            shell._sparkd_tagger = None
+            shell.events.unregister("pre_run_cell", old)
+    except Exception:
+        pass
 
 
 # ---- a lazy start managed by the daemon -----------------------------------
@@ -636,6 +713,7 @@ def report(spark=None, error=None):
     body = {"log": start_log[-40:]}
     if spark is not None:
         body["info"] = describe(spark)
+        tag_jobs(spark)
     else:
         body["error"] = str(error).strip().splitlines()[0][:500] if str(error).strip() else type(error).__name__
     del start_log[:]

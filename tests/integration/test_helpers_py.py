@@ -129,3 +129,45 @@ def test_connect_builder_talks_to_loopback_in_clear_with_the_token(helpers, monk
     builder = helpers.connect_builder("sc://example.org:15002/;token=abc")
     builder._channel_builder.toChannel()
     assert seen["target"] == "example.org:15002" and local == []
+
+
+class FakeShell:
+    def __init__(self, parent):
+        self.parent_header = parent
+
+
+@pytest.mark.parametrize("parent,tags", [
+    ({"header": {"msg_id": "m-1"}, "metadata": {"cellId": "c-1"}}, ["sparkd-cell-c-1", "sparkd-msg-m-1"]),
+    ({"header": {"msg_id": "m,2"}, "metadata": {}}, ["sparkd-msg-m2"]),  # Spark refuses commas
+    ({"header": {"msg_id": 3}, "metadata": {"cellId": None}}, []),
+    ({}, []),
+])
+def test_job_tags_name_the_cell_and_the_request(helpers, parent, tags):
+    assert helpers.job_tags(FakeShell(parent)) == tags
+
+
+def test_tag_jobs_tags_each_cell_once_and_stop_removes_it(helpers, monkeypatch):
+    """The pre_run_cell hook on a real IPython shell, for a session whose
+    type lives in pyspark.sql.connect (Spark Connect's addTag API)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    calls = []
+    Connect = type("SparkSession", (), {
+        "__module__": "pyspark.sql.connect.session",
+        "clearTags": lambda self: calls.append("clear"),
+        "addTag": lambda self, tag: calls.append(tag),
+    })
+    shell.parent_header = {"header": {"msg_id": "first"}, "metadata": {}}
+    helpers.tag_jobs(Connect())
+    helpers.tag_jobs(Connect())  # a second session replaces the hook
+    assert calls == ["clear", "sparkd-msg-first"] * 2
+    calls.clear()
+    shell.parent_header = {"header": {"msg_id": "second"}, "metadata": {"cellId": "abc"}}
+    shell.run_cell("1 + 1")
+    assert calls == ["clear", "sparkd-cell-abc", "sparkd-msg-second"]
+    calls.clear()
+    helpers.untag_jobs()
+    shell.run_cell("2 + 2")
+    assert calls == []
