@@ -79,7 +79,7 @@ TOOL_SRCS := tools/uhttp.c daemon/sockpath.c
 
 # pytest for make's suites: a skipped or deselected test fails the run
 # (tests/strictskip.py); -rs lists what did not run.
-PYTEST = PYTHONPATH=$(CURDIR)/tests $(1) -m pytest -q -rs -p strictskip
+PYTEST = PYTHONPATH=$(CURDIR)/tests $(1) -m pytest -q -rs -p strictskip --durations=12
 
 .PHONY: all check test unit integration hub-test cluster-test jinja-compare labextension \
 	labextension-test dist fuzz fuzz-smoke e2e-venv e2e-test security-test guide-wheels guide-test deps venv install clean \
