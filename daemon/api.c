@@ -121,6 +121,8 @@ static json_t *config_item(const struct sparkd *d, const struct cfg_entry *e) {
         json_object_set(it, "description", json_object_get(e->doc, "description"));
         json_object_set_new(it, "summary", cfg_summary(e));
         json_object_set(it, "overridable", json_object_get(e->doc, "overridable"));
+        json_t *idle = json_object_get(e->doc, CFG_IDLE_STOP);
+        json_object_set(it, CFG_IDLE_STOP, idle ? idle : json_null());
         return it;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config_yaml.h"
+#include "duration.h"
 #include "fsutil.h"
 #include "strbuf.h"
 #include "util.h"
@@ -154,6 +155,32 @@ static int check_string(const json_t *spec, const json_t *v, char **ret_msg) {
         return 0;
 }
 
+/* A duration override (idle_stop): "off" (never) only without a max. */
+static int check_duration(const json_t *spec, const json_t *v, char **ret_msg) {
+        const json_t *min = json_object_get(spec, "min"), *max = json_object_get(spec, "max");
+        char why[96], val[CFG_MSG_VALUE_MAX + 8];
+        unsigned secs, lim;
+        if (duration_of_json(v, &secs, why, sizeof why) < 0) {
+                value_text(v, val, sizeof val);
+                *ret_msg = msg("%s is not a duration such as 90s, 30m, 2h or 1h30m, or off: %s", val, why);
+                return -EINVAL;
+        }
+        if (secs == 0 && max) {
+                value_text(v, val, sizeof val);
+                *ret_msg = msg("%s (never) is not allowed: the maximum is %s", val, json_string_value(max));
+                return -EINVAL;
+        }
+        if (secs && min && duration_of_json(min, &lim, why, sizeof why) == 0 && secs < lim) {
+                *ret_msg = bound_msg(v, min, -1);
+                return -EINVAL;
+        }
+        if (max && duration_of_json(max, &lim, why, sizeof why) == 0 && secs > lim) {
+                *ret_msg = bound_msg(v, max, 1);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int check_choice(const json_t *spec, const json_t *v, char **ret_msg) {
         json_t *choices = json_object_get(spec, "choices"), *c;
         size_t i;
@@ -181,6 +208,8 @@ static int spec_check(const json_t *spec, const json_t *v, char **ret_msg) {
                 return check_memory(spec, v, ret_msg);
         if (strcmp(type, "string") == 0)
                 return check_string(spec, v, ret_msg);
+        if (strcmp(type, "duration") == 0)
+                return check_duration(spec, v, ret_msg);
         return check_choice(spec, v, ret_msg);
 }
 
@@ -384,13 +413,35 @@ static int v_env(struct vctx *c, const json_t *in, json_t *out) {
         return put(out, "env", env);
 }
 
-/* Checks that spec[k] (when present) is an integer / a memory size. */
+/* The canonical form of a valid duration value ("1m30s", "off"). */
+static json_t *duration_canon(const json_t *v) {
+        char buf[DURATION_BUF], why[96];
+        unsigned secs;
+        if (duration_of_json(v, &secs, why, sizeof why) < 0)
+                return NULL;
+        duration_format(secs, buf);
+        return json_string(buf);
+}
+
+/* Checks that spec[k] (when present) is an integer / a memory size / a
+ * duration other than off. */
 static int v_bound(struct vctx *c, const char *okey, const json_t *spec, const char *k,
                    const char *type, json_t *out) {
         const json_t *v = json_object_get(spec, k);
         unsigned long long b;
         if (absent(v))
                 return 0;
+        if (strcmp(type, "duration") == 0) {
+                char why[96];
+                unsigned secs;
+                int r = duration_of_json(v, &secs, why, sizeof why);
+                if (r == 0 && secs == 0)
+                        snprintf(why, sizeof why, "a bound cannot be off (leave out max for \"no maximum\")");
+                if (r < 0 || secs == 0)
+                        return verr(c, spec, k, 0, false,
+                                    "overridable.%s.%s: must be a duration such as 5m or 8h: %s", okey, k, why);
+                return put(out, k, duration_canon(v));
+        }
         if (strcmp(type, "int") == 0 && !json_is_integer(v))
                 return verr(c, spec, k, 0, false, "overridable.%s.%s: must be an integer", okey,
                             k);
@@ -404,7 +455,7 @@ static int v_bound(struct vctx *c, const char *okey, const json_t *spec, const c
 
 /* The keys each type does not take. */
 static const char *spec_refused(const char *type, const json_t *spec) {
-        static const char *const for_num[] = {"choices", "max_length", NULL};
+        static const char *const for_num[] = {"choices", "max_length", NULL}; /* and duration */
         static const char *const for_string[] = {"min", "max", "choices", NULL};
         static const char *const for_choice[] = {"min", "max", "max_length", NULL};
         const char *const *no = strcmp(type, "string") == 0   ? for_string
@@ -474,7 +525,9 @@ static int v_spec_values(struct vctx *c, const char *okey, const json_t *spec, j
                 free(why);
                 return r;
         }
-        return put(out, "default", json_deep_copy(def));
+        return put(out, "default", !strcmp(json_string_value(json_object_get(out, "type")), "duration")
+                                           ? duration_canon(def)
+                                           : json_deep_copy(def));
 }
 
 /* One `overridable` entry: {type, min, max, max_length, choices, default,
@@ -483,7 +536,7 @@ static int v_spec(struct vctx *c, const json_t *parent, const char *okey, const 
                   json_t **ret) {
         static const char *const keys[] = {"type",    "min",         "max",        "choices",
                                            "default", "description", "max_length", NULL};
-        static const char *const types[] = {"int", "memory", "string", "choice", NULL};
+        static const char *const types[] = {"int", "memory", "string", "choice", "duration", NULL};
         const char *k, *type, *descr, *no;
         json_t *v;
         int r;
@@ -501,14 +554,21 @@ static int v_spec(struct vctx *c, const json_t *parent, const char *okey, const 
                 return verr(c, parent, okey, 0, true, "overridable.%s: `type` is missing", okey);
         if (!json_is_string(v) || !one_of(json_string_value(v), types))
                 return verr(c, spec, "type", 0, false,
-                            "overridable.%s.type: must be int, memory, string or choice", okey);
+                            "overridable.%s.type: must be int, memory, string, choice or duration",
+                            okey);
         type = json_string_value(v);
+        if (!strcmp(okey, CFG_IDLE_STOP) != !strcmp(type, "duration"))
+                return verr(c, spec, "type", 0, false,
+                            strcmp(type, "duration") ? "overridable.%s.type: must be duration"
+                                                     : "overridable.%s.type: duration is only for idle_stop",
+                            okey);
         if ((no = spec_refused(type, spec)))
                 return verr(c, spec, no, 0, true, "overridable.%s: `%s` is not allowed for type %s",
                             okey, no, type);
         json_t *out = json_object();
         r = out ? put(out, "type", json_string(type)) : -ENOMEM;
-        if (r == 0 && (strcmp(type, "int") == 0 || strcmp(type, "memory") == 0)) {
+        if (r == 0 && (strcmp(type, "int") == 0 || strcmp(type, "memory") == 0 ||
+                       strcmp(type, "duration") == 0)) {
                 r = v_bound(c, okey, spec, "min", type, out);
                 if (r == 0)
                         r = v_bound(c, okey, spec, "max", type, out);
@@ -554,11 +614,13 @@ static int v_overridable(struct vctx *c, const json_t *in, json_t *out) {
                                 r = put(all, k, spec);
                         if (r < 0)
                                 break;
-                        json_t *cur = json_object_get(json_object_get(out, "conf"), k);
+                        bool idle = !strcmp(k, CFG_IDLE_STOP); /* a key of its own, not in conf */
+                        json_t *cur = idle ? json_object_get(out, CFG_IDLE_STOP)
+                                           : json_object_get(json_object_get(out, "conf"), k);
                         char *why = NULL;
-                        if (cur && spec_check(spec, cur, &why) < 0) {
-                                r = why ? verr(c, conf_in, k, 0, false,
-                                               "conf.%s: %s (see overridable.%s)", k, why, k)
+                        if (cur && !json_is_null(cur) && spec_check(spec, cur, &why) < 0) {
+                                r = why ? verr(c, idle ? in : conf_in, k, 0, false, "%s%s: %s (see overridable.%s)",
+                                               idle ? "" : "conf.", k, why, k)
                                         : -ENOMEM;
                                 free(why);
                                 break;
@@ -570,6 +632,22 @@ static int v_overridable(struct vctx *c, const json_t *in, json_t *out) {
                 return r;
         }
         return put(out, "overridable", all);
+}
+
+/* idle_stop: a duration (canonical in the doc) or null for none. */
+static int v_idle_stop(struct vctx *c, const json_t *in, json_t *out) {
+        const json_t *v = json_object_get(in, CFG_IDLE_STOP);
+        char why[96], val[CFG_MSG_VALUE_MAX + 8];
+        unsigned secs;
+        if (absent(v))
+                return put(out, CFG_IDLE_STOP, json_null());
+        if (duration_of_json(v, &secs, why, sizeof why) < 0) {
+                value_text(v, val, sizeof val);
+                return verr(c, in, CFG_IDLE_STOP, 0, false,
+                            "idle_stop: %s is not a duration such as 90s, 30m, 2h or 1h30m, or off: %s", val,
+                            why);
+        }
+        return put(out, CFG_IDLE_STOP, duration_canon(v));
 }
 
 /* error_hints: a list of {pattern, hint} (used by the kernel side). */
@@ -672,7 +750,7 @@ static int validate(struct vctx *c, const json_t *in, const char *stem, bool mus
         static const char *const keys[] = {"name",     "display_name", "description", "default",
                                            "template", "master",       "app_name",    "conf",
                                            "env",      "overridable",  "locked",      "prewarm",
-                                           "error_hints", "launch", NULL};
+                                           "error_hints", "launch",       CFG_IDLE_STOP, NULL};
         const char *k, *name = NULL;
         json_t *v;
         int r;
@@ -694,6 +772,8 @@ static int validate(struct vctx *c, const json_t *in, const char *stem, bool mus
                 r = v_conf(c, in, out);
         if (r == 0)
                 r = v_env(c, in, out);
+        if (r == 0)
+                r = v_idle_stop(c, in, out);
         if (r == 0)
                 r = v_overridable(c, in, out);
         if (r == 0)
@@ -1197,6 +1277,8 @@ static int apply_overrides(const struct cfg_entry *e, json_t *overrides, json_t 
 
         json_object_foreach((json_t *)specs, k, spec) {
                 json_t *def = json_object_get(spec, "default");
+                if (!strcmp(k, CFG_IDLE_STOP))
+                        continue; /* the daemon's, never a Spark property */
                 if (def && !json_object_get(conf, k) && put(conf, k, json_deep_copy(def)) < 0)
                         return -ENOMEM;
         }
@@ -1215,10 +1297,23 @@ static int apply_overrides(const struct cfg_entry *e, json_t *overrides, json_t 
                         free(why);
                         return *ret_err ? -EINVAL : -ENOMEM;
                 }
-                if (put(conf, k, json_deep_copy(v)) < 0 || put(applied, k, json_deep_copy(v)) < 0)
+                if ((strcmp(k, CFG_IDLE_STOP) && put(conf, k, json_deep_copy(v)) < 0) ||
+                    put(applied, k, json_deep_copy(v)) < 0)
                         return -ENOMEM;
         }
         return 0;
+}
+
+unsigned cfg_idle_stop(const struct cfg_entry *e, const json_t *overrides) {
+        const json_t *spec = json_object_get(json_object_get(e->doc, "overridable"), CFG_IDLE_STOP);
+        const json_t *v = json_object_get(overrides, CFG_IDLE_STOP);
+        char why[96];
+        unsigned secs;
+        if (absent(v))
+                v = json_object_get(e->doc, CFG_IDLE_STOP);
+        if (absent(v))
+                v = json_object_get(spec, "default");
+        return !absent(v) && duration_of_json(v, &secs, why, sizeof why) == 0 ? secs : 0;
 }
 
 char *cfg_security_warning(const struct cfg_entry *e) {

@@ -30,6 +30,7 @@
 #define CFG_MAX_DEPTH        16u
 #define CFG_MAX_FILES        1000u /* per directory */
 #define CFG_NAME_MAX         64u
+#define CFG_IDLE_STOP        "idle_stop" /* the top-level key, and its `overridable` entry */
 
 enum cfg_source { CFG_SYSTEM, CFG_USER };
 
@@ -43,7 +44,8 @@ struct cfg_entry {
                                   {"name", "display_name", "description", "default",
                                    "template", "master", "app_name", "conf": {},
                                    "env": {}, "overridable": {}, "locked", "source",
-                                   "path"} plus any later-added keys */
+                                   "path", "idle_stop": "1h30m" | "off" | null} plus any
+                                   later-added keys */
         tmpl *tmpl;            /* compiled template, NULL when error != NULL */
         char *error;           /* "FILE:LINE:COL: message", or NULL */
 };
@@ -117,6 +119,13 @@ json_t *cfg_summary(const struct cfg_entry *e);
  * 64g is above the maximum 8g"). */
 int cfg_context(const struct cfg_entry *e, json_t *overrides, json_t *extra,
                 json_t **ret_ctx, char **ret_err);
+
+/* The idle_stop of a session of e started with overrides (validated by
+ * cfg_context): the override, else the configuration's `idle_stop`, else
+ * the default of its `overridable.idle_stop`; in seconds, 0 for never.
+ * `idle_stop` is the daemon's setting: an override of it never reaches
+ * the template's `conf`. */
+unsigned cfg_idle_stop(const struct cfg_entry *e, const json_t *overrides);
 
 /* Writes a validated configuration (from cfg_validate_json) as YAML to
  * user_dir/NAME.yaml atomically (mode 0600, dir created 0700).  Returns 0,

@@ -26,7 +26,8 @@ SCHEMA_CANNOT = {
     "int-overflow.yaml", "nul.yaml", "tag.yaml", "tag-map.yaml", "complex-key.yaml",
     "bad stem.yaml", "default-type.yaml", "spec-bounds-int.yaml", "spec-bounds-memory.yaml",
     "spec-default-above.yaml", "spec-default-below.yaml", "spec-default-choice.yaml",
-    "spec-default-long.yaml", "conf-out-of-bounds.yaml",
+    "spec-default-long.yaml", "conf-out-of-bounds.yaml", "idle-long.yaml", "idle-above-max.yaml",
+    "idle-off-with-max.yaml", "idle-min-above-max.yaml", "idle-bad-default.yaml",
 }
 
 
@@ -59,6 +60,12 @@ NEGATIVE = [
     {"overridable": {"spark.x": {"type": "int", "choices": [1]}}},
     {"overridable": {"spark.x": {"type": "string", "max_length": 70000}}},
     {"error_hints": [{"pattern": "x"}]},
+    {"idle_stop": "30"},
+    {"idle_stop": 30},
+    {"idle_stop": "30m1h"},
+    {"overridable": {"spark.x": {"type": "duration"}}},
+    {"overridable": {"idle_stop": {"type": "int"}}},
+    {"overridable": {"idle_stop": {"type": "duration", "max": "off"}}},
     {"name": "."},
     {"surprise": True},
 ]

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "duration.h"
 #include "fsutil.h"
 
 #define PARSE_CASES "tests/data/configs/parse.test"
@@ -589,6 +590,154 @@ static void test_context_errors(void **state) {
         free(err);
 }
 
+/* ---- idle_stop: durations and their overrides ------------------------------------ */
+
+static void test_duration_parse(void **state) {
+        (void)state;
+        static const struct {
+                const char *text;
+                unsigned secs;
+                const char *canon, *human;
+        } ok[] = {
+                {"90s", 90, "1m30s", "1 min 30 s"},  {"30m", 1800, "30m", "30 min"},
+                {"2h", 7200, "2h", "2 h"},            {"1h30m", 5400, "1h30m", "1 h 30 min"},
+                {"1h0m5s", 3605, "1h5s", "1 h 5 s"},  {"4s", 4, "4s", "4 s"},
+                {"off", 0, "off", "never"},           {"0", 0, "off", "never"},
+                {"0s", 0, "off", "never"},            {"168h", DURATION_MAX, "168h", "168 h"},
+                {"0000000000000000000000000000005m", 300, "5m", "5 min"},
+                {"167h59m60s", DURATION_MAX, "168h", "168 h"},
+        };
+        for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+                unsigned secs = 12345;
+                char why[96] = "", buf[DURATION_BUF];
+                if (duration_parse(ok[i].text, &secs, why, sizeof why) != 0)
+                        fail_msg("%s: %s", ok[i].text, why);
+                assert_int_equal(secs, ok[i].secs);
+                duration_format(secs, buf);
+                assert_string_equal(buf, ok[i].canon);
+                duration_human(secs, buf);
+                assert_string_equal(buf, ok[i].human);
+        }
+        /* one case per error; *ret untouched */
+        static const struct {
+                const char *text, *why;
+        } bad[] = {
+                {"", "is empty"},
+                {"000000000000000000000000000000001h", "is longer than 32 bytes"},
+                {"30", "30 needs a unit: s, m or h"},
+                {"1h30", "30 needs a unit: s, m or h"},
+                {"30d", "unknown unit \"d\" (use s, m or h)"},
+                {"30M", "unknown unit \"M\" (use s, m or h)"},
+                {"m", "\"m\" where a number was expected"},
+                {"-5m", "\"-\" where a number was expected"},
+                {" 5m", "\" \" where a number was expected"},
+                {"5m ", "\" \" where a number was expected"},
+                {"OFF", "\"O\" where a number was expected"},
+                {"30m1h", "the units are not in the order h, m, s, each once"},
+                {"1s1s", "the units are not in the order h, m, s, each once"},
+                {"169h", "is longer than 168h"},
+                {"168h1s", "is longer than 168h"},
+                {"99999999999999999999s", "is longer than 168h"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+                unsigned secs = 7;
+                char why[96] = "";
+                assert_int_equal(duration_parse(bad[i].text, &secs, why, sizeof why), -EINVAL);
+                assert_int_equal(secs, 7);
+                if (strcmp(why, bad[i].why))
+                        fail_msg("%s:\n  want %s\n  got  %s", bad[i].text, bad[i].why, why);
+        }
+        unsigned secs = 7;
+        char why[8];
+        assert_int_equal(duration_parse(NULL, &secs, why, sizeof why), -EINVAL);
+        assert_int_equal(duration_parse("30d", &secs, why, sizeof why), -EINVAL);
+        assert_int_equal(strlen(why), sizeof why - 1); /* cut, terminated */
+        assert_int_equal(duration_parse("30d", &secs, NULL, 0), -EINVAL);
+
+        json_t *zero = json_integer(0), *one = json_integer(1), *nul = json_stringn_nocheck("1m\0x", 4);
+        assert_int_equal(duration_of_json(zero, &secs, why, sizeof why), 0);
+        assert_int_equal(secs, 0);
+        assert_int_equal(duration_of_json(one, &secs, why, sizeof why), -EINVAL);
+        assert_int_equal(duration_of_json(nul, &secs, why, sizeof why), -EINVAL);
+        json_decref(zero);
+        json_decref(one);
+        json_decref(nul);
+}
+
+static const char *idle_yaml =
+        "name: idle\n"
+        "idle_stop: 30m\n"
+        "conf:\n"
+        "  spark.driver.memory: 1g\n"
+        "overridable:\n"
+        "  idle_stop: {type: duration, min: 5m, max: 8h}\n";
+
+/* An idle_stop override is checked against its bounds and never becomes
+ * a Spark property; the effective value follows override > idle_stop >
+ * the entry's default. */
+static void test_idle_stop_overrides(void **state) {
+        (void)state;
+        struct cfg_entry e = {.name = "idle"};
+        e.doc = parse_ok("idle.yaml", idle_yaml);
+        json_t *o = jparse("{\"idle_stop\": \"1h\"}"), *ctx = NULL;
+        char *err = NULL;
+        assert_int_equal(cfg_context(&e, o, NULL, &ctx, &err), 0);
+        assert_null(json_object_get(json_object_get(ctx, "conf"), "idle_stop"));
+        assert_string_equal(json_string_value(json_object_get(json_object_get(ctx, "overrides"), "idle_stop")),
+                            "1h");
+        assert_int_equal(cfg_idle_stop(&e, o), 3600);
+        assert_int_equal(cfg_idle_stop(&e, NULL), 1800);
+        json_decref(ctx);
+        json_decref(o);
+        static const struct {
+                const char *overrides, *msg;
+        } cases[] = {
+                {"{\"idle_stop\": \"1m\"}", "idle_stop: 1m is below the minimum 5m"},
+                {"{\"idle_stop\": \"9h\"}", "idle_stop: 9h is above the maximum 8h"},
+                {"{\"idle_stop\": \"off\"}", "idle_stop: off (never) is not allowed: the maximum is 8h"},
+                {"{\"idle_stop\": 0}", "idle_stop: 0 (never) is not allowed: the maximum is 8h"},
+                {"{\"idle_stop\": 30}",
+                 "idle_stop: 30 is not a duration such as 90s, 30m, 2h or 1h30m, or off: must be a string such "
+                 "as 30m (or off)"},
+                {"{\"idle_stop\": \"soon\"}",
+                 "idle_stop: soon is not a duration such as 90s, 30m, 2h or 1h30m, or off: \"s\" where a number "
+                 "was expected"},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                char *got = ctx_error(&e, cases[i].overrides);
+                if (strcmp(got, cases[i].msg))
+                        fail_msg("%s:\n  want %s\n  got  %s", cases[i].overrides, cases[i].msg, got);
+                free(got);
+        }
+        json_decref(e.doc);
+
+        /* without a max, off is a user's choice; a default is used when the
+         * configuration sets none, and stays out of conf */
+        e.doc = parse_ok("idle2.yaml", "overridable:\n  idle_stop: {type: duration, min: 1m, default: 2h}\n");
+        o = jparse("{\"idle_stop\": \"off\"}");
+        assert_int_equal(cfg_context(&e, o, NULL, &ctx, &err), 0);
+        assert_int_equal(json_object_size(json_object_get(ctx, "conf")), 0);
+        assert_int_equal(cfg_idle_stop(&e, o), 0);
+        assert_int_equal(cfg_idle_stop(&e, NULL), 7200);
+        json_decref(ctx);
+        json_decref(o);
+        json_decref(e.doc);
+
+        /* not overridable: refused like any property */
+        e.doc = parse_ok("idle3.yaml", "idle_stop: 4s\n");
+        assert_int_equal(cfg_idle_stop(&e, NULL), 4);
+        err = ctx_error(&e, "{\"idle_stop\": \"1h\"}");
+        assert_string_equal(err, "idle_stop is not overridable in configuration idle");
+        free(err);
+        json_decref(e.doc);
+        e.doc = parse_ok("idle4.yaml", "idle_stop: off\n"); /* YAML 1.2: a string */
+        assert_string_equal(json_string_value(json_object_get(e.doc, "idle_stop")), "off");
+        json_decref(e.doc);
+        e.doc = parse_ok("idle5.yaml", "master: local\n");
+        assert_int_equal(cfg_idle_stop(&e, NULL), 0);
+        json_decref(e.doc);
+}
+
 static void check_summary(const char *yaml, const char *want) {
         struct cfg_entry e = {.name = "s"};
         e.doc = parse_ok("s.yaml", yaml);
@@ -843,6 +992,8 @@ int main(void) {
                 cmocka_unit_test(test_big_file_entry),
                 cmocka_unit_test(test_context),
                 cmocka_unit_test(test_context_errors),
+                cmocka_unit_test(test_duration_parse),
+                cmocka_unit_test(test_idle_stop_overrides),
                 cmocka_unit_test(test_summary),
                 cmocka_unit_test(test_write_round_trip),
                 cmocka_unit_test(test_write_refused),
