@@ -12,7 +12,7 @@
  * flight; no callback runs after it.
  */
 import { SparkdError, isAbort } from './request';
-import { ISession, ISessionList } from './types';
+import { IProgress, ISession, ISessionList } from './types';
 
 /** GET path (relative to the daemon) with an abort signal; parsed JSON. */
 export type GetFn = <T>(path: string, signal: AbortSignal) => Promise<T>;
@@ -187,6 +187,125 @@ export class SessionFollower {
   }
 
   private _version: number;
+  private _loop: Promise<void> | null = null;
+  private readonly _abort = new AbortController();
+}
+
+export interface IProgressFollowerOptions {
+  kernelId: string;
+  get: GetFn;
+  /** A progress answer arrived (new or unchanged after a timeout). */
+  onProgress: (p: IProgress) => void;
+  /** The session is gone or no longer ready: the follower has stopped. */
+  onEnd: () => void;
+  /** A poll failed; `failures` counts consecutive failures (1, 2, …). */
+  onError?: (err: unknown, failures: number) => void;
+  /** Long-poll seconds (default 30, the daemon allows up to 60). */
+  wait?: number;
+  backoffInitial?: number;
+  backoffMax?: number;
+  /** Shortest time between two polls that did not change anything, in ms
+   * (default 1000). */
+  minInterval?: number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * Follows a ready session's Spark jobs with long polls:
+ *
+ *   GET api/sessions/KERNEL/progress?wait=30&version=N
+ *
+ * the same way SessionFollower follows the session (errors back off, an
+ * unchanged answer is not asked again within minInterval).  It ends by
+ * itself when the daemon says the session is gone (404) or not ready;
+ * stop() aborts the poll in flight and no callback runs after it.
+ */
+export class ProgressFollower {
+  constructor(private readonly _opts: IProgressFollowerOptions) {}
+
+  get kernelId(): string {
+    return this._opts.kernelId;
+  }
+
+  /** The newest progress version seen (-1 before any). */
+  get version(): number {
+    return this._version;
+  }
+
+  get running(): boolean {
+    return this._loop !== null && !this._abort.signal.aborted;
+  }
+
+  start(): Promise<void> {
+    if (!this._loop) {
+      this._loop = this._run();
+    }
+    return this._loop;
+  }
+
+  stop(): void {
+    this._abort.abort();
+  }
+
+  private async _run(): Promise<void> {
+    const o = this._opts;
+    const wait = o.wait ?? 30;
+    const sleep = o.sleep ?? abortableSleep;
+    const now = o.now ?? Date.now;
+    const minInterval = o.minInterval ?? 1000;
+    const kid = encodeURIComponent(o.kernelId);
+    const signal = this._abort.signal;
+    let failures = 0;
+
+    while (!signal.aborted) {
+      const began = now();
+      let changed = true;
+      try {
+        const asked = this._version;
+        const p = await o.get<IProgress>(
+          `api/sessions/${kid}/progress?wait=${wait}&version=${asked}`,
+          signal
+        );
+        if (signal.aborted) {
+          break;
+        }
+        failures = 0;
+        changed = p.version > asked;
+        this._version = Math.max(this._version, p.version);
+        o.onProgress(p);
+        if (p.state !== 'ready') {
+          this._abort.abort();
+          o.onEnd();
+          break;
+        }
+      } catch (e) {
+        if (signal.aborted || isAbort(e)) {
+          break;
+        }
+        if (e instanceof SparkdError && e.status === 404) {
+          // no session (session_not_found), or a daemon without the
+          // endpoint (not_found): nothing to follow
+          this._abort.abort();
+          o.onEnd();
+          break;
+        }
+        failures++;
+        o.onError?.(e, failures);
+        await sleep(
+          backoffDelay(failures, o.backoffInitial, o.backoffMax),
+          signal
+        );
+        continue;
+      }
+      const spent = now() - began;
+      if (!changed && spent < minInterval) {
+        await sleep(minInterval - spent, signal);
+      }
+    }
+  }
+
+  private _version = -1;
   private _loop: Promise<void> | null = null;
   private readonly _abort = new AbortController();
 }

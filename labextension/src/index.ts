@@ -26,6 +26,7 @@ import { IFrame } from '@jupyterlab/ui-components';
 import { ISignal } from '@lumino/signaling';
 
 import { SparkdClient } from './api';
+import { CellJobsTracker } from './cells';
 import { configureDialog, showFailure } from './dialogs';
 import { sparkIcon } from './icons';
 import { IChoiceStore, IKernelSource, SparkModel } from './model';
@@ -176,6 +177,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           app.commands.notifyCommandChanged();
         }
       });
+      // the Spark jobs under the cells that started them
+      new CellJobsTracker(panel, m, t);
       panel.disposed.connect(() => {
         models.delete(panel);
         m.dispose();

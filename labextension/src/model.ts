@@ -10,17 +10,25 @@ import { IDisposable } from '@lumino/disposable';
 import { SparkdClient } from './api';
 import { Translate } from './overrides';
 import { SparkdError, isTransient } from './request';
-import { SessionFollower } from './follower';
+import { ProgressFollower, SessionFollower } from './follower';
 import {
   INITIAL,
   ToolbarEvent,
   ToolbarState,
   canStart,
   canStop,
+  countdown,
   reduce,
   uiPathOf
 } from './state';
-import { IConfigInfo, INotebookChoice, ISession, Overrides } from './types';
+import { COUNTDOWN_SECONDS } from './progress';
+import {
+  IConfigInfo,
+  INotebookChoice,
+  IProgress,
+  ISession,
+  Overrides
+} from './types';
 
 /** Where the panel's kernel comes from (a narrow ISessionContext). */
 export interface IKernelSource {
@@ -75,6 +83,18 @@ export class SparkModel implements IDisposable {
 
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+  /** The Spark jobs changed (a progress answer, or none any more). */
+  get progressChanged(): ISignal<this, void> {
+    return this._progressChanged;
+  }
+  /** The last progress answer of the ready session (null: none). */
+  get progress(): IProgress | null {
+    return this._progress;
+  }
+  /** When the last progress answer came (epoch ms). */
+  get progressAt(): number {
+    return this._progressAt;
   }
   get state(): ToolbarState {
     return this._state;
@@ -235,6 +255,11 @@ export class SparkModel implements IDisposable {
     }
   }
 
+  /** The user looked at the state: failures and losses are seen. */
+  markSeen(): void {
+    this.dispatch({ type: 'seen' });
+  }
+
   /** Applies an event to the state and tells the view. */
   dispatch(event: ToolbarEvent): void {
     const next = reduce(this._state, event);
@@ -251,7 +276,9 @@ export class SparkModel implements IDisposable {
     this._disposed = true;
     this._follower?.stop();
     this._follower = null;
+    this._stopProgress();
     this._stopTicker();
+    this._clearCountdownTimer();
     Signal.clearData(this);
   }
 
@@ -333,15 +360,101 @@ export class SparkModel implements IDisposable {
     if (this._disposed) {
       return;
     }
-    if (this._state.kind === 'starting') {
+    this._syncProgress();
+    const now = this._now();
+    if (
+      this._state.kind === 'starting' ||
+      countdown(this._state, now) !== null
+    ) {
       this._startTicker();
     } else {
       this._stopTicker();
     }
+    this._armCountdown(now);
     this._changed.emit();
   }
 
-  /** While starting, re-render once a second for the elapsed time. */
+  /** Follows the jobs while the session is ready (once per ready run). */
+  private _syncProgress(): void {
+    const st = this._state;
+    const kid = this.kernelId;
+    if (st.kind !== 'ready' || kid === null) {
+      this._progressDone = false;
+      this._stopProgress();
+      return;
+    }
+    if (
+      this._progressFollower?.kernelId === kid ||
+      (this._progressDone && this._progressKernel === kid)
+    ) {
+      return;
+    }
+    this._stopProgress();
+    this._progressKernel = kid;
+    this._progressDone = false;
+    const f: ProgressFollower = new ProgressFollower({
+      kernelId: kid,
+      get: <T>(path: string, signal: AbortSignal) =>
+        this._client.get<T>(path, signal),
+      onProgress: p => {
+        if (this._disposed || this._progressFollower !== f) {
+          return;
+        }
+        this._progress = p;
+        this._progressAt = this._now();
+        this.dispatch({ type: 'progress', progress: p });
+        this._progressChanged.emit();
+      },
+      onEnd: () => {
+        if (this._progressFollower === f) {
+          this._progressFollower = null;
+          this._progressDone = true;
+        }
+      }
+    });
+    this._progressFollower = f;
+    void f.start();
+  }
+
+  private _stopProgress(): void {
+    if (this._progressFollower) {
+      this._progressFollower.stop();
+      this._progressFollower = null;
+    }
+    if (this._progress !== null) {
+      this._progress = null;
+      this._progressChanged.emit();
+    }
+  }
+
+  /** A timer to the moment the idle countdown begins (no ticking before). */
+  private _armCountdown(now: number): void {
+    this._clearCountdownTimer();
+    const st = this._state;
+    if (
+      st.kind !== 'ready' ||
+      st.idleDeadline === null ||
+      (st.activity?.jobs ?? st.jobsRunning) > 0
+    ) {
+      return;
+    }
+    const ms = (st.idleDeadline - COUNTDOWN_SECONDS) * 1000 - now;
+    if (ms > 0) {
+      this._countdownTimer = setTimeout(() => {
+        this._countdownTimer = null;
+        this._emit();
+      }, ms + 50);
+    }
+  }
+
+  private _clearCountdownTimer(): void {
+    if (this._countdownTimer !== null) {
+      clearTimeout(this._countdownTimer);
+      this._countdownTimer = null;
+    }
+  }
+
+  /** While starting or counting down, re-render once a second. */
   private _startTicker(): void {
     if (this._ticker === null) {
       this._ticker = setInterval(() => this._changed.emit(), 1000);
@@ -368,8 +481,15 @@ export class SparkModel implements IDisposable {
   private _overrides: Overrides = {};
   private _follower: SessionFollower | null = null;
   private _ticker: ReturnType<typeof setInterval> | null = null;
+  private _countdownTimer: ReturnType<typeof setTimeout> | null = null;
+  private _progressFollower: ProgressFollower | null = null;
+  private _progressKernel: string | null = null;
+  private _progressDone = false;
+  private _progress: IProgress | null = null;
+  private _progressAt = 0;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
+  private _progressChanged = new Signal<this, void>(this);
 }
 
 export namespace SparkModel {

@@ -6,7 +6,18 @@
  * requests.  Pure: no DOM, no requests, time passed in.
  */
 import { Translate } from './overrides';
-import { ISession } from './types';
+import {
+  COUNTDOWN_SECONDS,
+  IActivity,
+  ISeen,
+  activityOf,
+  activityShort,
+  activityText,
+  formatCountdown,
+  idleLeft,
+  warnings
+} from './progress';
+import { IProgress, ISession } from './types';
 
 export interface IStarting {
   kind: 'starting';
@@ -32,6 +43,23 @@ export interface IReady {
   appId: string | null;
   /** Seconds from start to ready, when the daemon said both. */
   startupSeconds: number | null;
+  /** Running jobs, as the session says (progress has more). */
+  jobsRunning: number;
+  /** The idle release in seconds (null: none). */
+  idleStop: number | null;
+  /** Epoch seconds of the idle stop (null while Spark works, or none). */
+  idleDeadline: number | null;
+  /** The Spark work from the progress follower (null before it answers). */
+  activity: IActivity | null;
+  /** Failures and lost executors the user has seen (amber beyond them). */
+  seen: ISeen;
+}
+
+export interface INotStarted {
+  kind: 'not_started';
+  version: number;
+  /** Why Spark stopped by itself, e.g. "Spark stopped after 30 min idle". */
+  notice?: string | null;
 }
 
 export interface IFailed {
@@ -46,7 +74,7 @@ export interface IFailed {
 export type ToolbarState =
   | { kind: 'loading'; version: number }
   | { kind: 'no_kernel'; version: number }
-  | { kind: 'not_started'; version: number }
+  | INotStarted
   | IStarting
   | IReady
   | IFailed
@@ -67,7 +95,11 @@ export type ToolbarEvent =
   /** A start or stop request was refused. */
   | { type: 'error'; message: string; hint?: string | null; config?: string }
   /** The daemon could not be reached. */
-  | { type: 'unreachable'; message: string };
+  | { type: 'unreachable'; message: string }
+  /** A progress answer for the ready session. */
+  | { type: 'progress'; progress: IProgress }
+  /** The user looked at the state (the popover): no more amber for it. */
+  | { type: 'seen' };
 
 export const INITIAL: ToolbarState = { kind: 'no_kernel', version: -1 };
 
@@ -93,7 +125,8 @@ export function fromSession(
         waitingFor: s.waiting_for ?? null,
         pending: false
       };
-    case 'ready':
+    case 'ready': {
+      const was = prev.kind === 'ready' ? prev : null;
       return {
         kind: 'ready',
         version,
@@ -108,8 +141,16 @@ export function fromSession(
         startupSeconds:
           typeof s.started_at === 'number' && typeof s.ready_at === 'number'
             ? Math.max(0, s.ready_at - s.started_at)
-            : null
+            : null,
+        jobsRunning:
+          typeof s.jobs_running === 'number' ? Math.max(0, s.jobs_running) : 0,
+        idleStop: typeof s.idle_stop === 'number' ? s.idle_stop : null,
+        idleDeadline:
+          typeof s.idle_deadline === 'number' ? s.idle_deadline : null,
+        activity: was ? was.activity : null,
+        seen: was ? was.seen : { dead: 0, failed: 0 }
       };
+    }
     case 'failed':
       return {
         kind: 'failed',
@@ -123,7 +164,13 @@ export function fromSession(
       return { kind: 'stopping', version, config: s.config };
     case 'stopped':
     default:
-      return { kind: 'not_started', version };
+      return s.reason === 'idle'
+        ? {
+            kind: 'not_started',
+            version,
+            notice: s.message || 'Spark stopped after being idle'
+          }
+        : { kind: 'not_started', version };
   }
 }
 
@@ -145,6 +192,9 @@ export function reduce(state: ToolbarState, event: ToolbarEvent): ToolbarState {
         (state.kind === 'starting' && state.pending)
       ) {
         return state;
+      }
+      if (state.kind === 'not_started') {
+        return state; // keeps a notice of the stop
       }
       return { kind: 'not_started', version: state.version };
     case 'start':
@@ -185,6 +235,37 @@ export function reduce(state: ToolbarState, event: ToolbarEvent): ToolbarState {
         version: state.version,
         message: event.message
       };
+    case 'progress': {
+      if (
+        state.kind !== 'ready' ||
+        (event.progress.state && event.progress.state !== 'ready')
+      ) {
+        return state;
+      }
+      const a = activityOf(event.progress);
+      const b = state.activity;
+      if (
+        b &&
+        a.jobs === b.jobs &&
+        a.percent === b.percent &&
+        a.executors === b.executors &&
+        a.dead === b.dead &&
+        a.failed === b.failed
+      ) {
+        return state;
+      }
+      return { ...state, activity: a };
+    }
+    case 'seen': {
+      if (state.kind !== 'ready' || !state.activity) {
+        return state;
+      }
+      const { dead, failed } = state.activity;
+      if (dead === state.seen.dead && failed === state.seen.failed) {
+        return state;
+      }
+      return { ...state, seen: { dead, failed } };
+    }
   }
   return state;
 }
@@ -281,7 +362,7 @@ export function chipText(
     case 'no_kernel':
       return trans('No kernel');
     case 'not_started':
-      return trans('Not started');
+      return state.notice ? state.notice : trans('Not started');
     case 'starting': {
       const t = formatElapsed(elapsedSeconds(state, now));
       return state.waitingFor
@@ -289,8 +370,21 @@ export function chipText(
         : trans('Starting… %1', t);
     }
     case 'ready': {
+      const a = state.activity;
+      if (a && a.jobs > 0) {
+        return activityText(a, state.seen, trans);
+      }
+      const warn = a ? warnings(a, state.seen, trans) : [];
+      const left = countdown(state, now);
+      if (left !== null) {
+        return [
+          trans('Ready · stops in %1', formatCountdown(left)),
+          ...warn
+        ].join(' · ');
+      }
       const sum = readySummary(state, trans);
-      return sum ? trans('Ready: %1', sum) : trans('Ready');
+      const head = sum ? trans('Ready: %1', sum) : trans('Ready');
+      return [head, ...warn].join(' · ');
     }
     case 'failed':
       return trans('Failed: %1', shorten(state.message, 60));
@@ -311,7 +405,9 @@ export function chipTooltip(
     case 'no_kernel':
       return trans('Start a kernel to use Spark.');
     case 'not_started':
-      return trans('Spark is not running in this kernel.');
+      return state.notice
+        ? trans('Start Spark again with Start; the kernel kept running.')
+        : trans('Spark is not running in this kernel.');
     case 'starting':
       return trans(
         'Spark is starting with the configuration %1.',
@@ -328,6 +424,14 @@ export function chipTooltip(
       if (state.startupSeconds !== null) {
         lines.push(trans('Started in %1 s', state.startupSeconds.toFixed(1)));
       }
+      if (state.idleStop !== null && state.idleStop > 0) {
+        lines.push(
+          trans(
+            'Stops after %1 without Spark work',
+            formatIdle(state.idleStop, trans)
+          )
+        );
+      }
       return lines.join('\n');
     }
     case 'failed':
@@ -340,4 +444,57 @@ export function chipTooltip(
       return trans('Asking the Start Spark service for this kernel’s state.');
   }
   return '';
+}
+
+/**
+ * Seconds left before the idle stop when under COUNTDOWN_SECONDS and no job
+ * runs (the chip counts down), else null.
+ */
+export function countdown(state: ToolbarState, now: number): number | null {
+  if (
+    state.kind !== 'ready' ||
+    (state.activity?.jobs ?? state.jobsRunning) > 0
+  ) {
+    return null;
+  }
+  const left = idleLeft(state.idleDeadline, now);
+  return left !== null && left <= COUNTDOWN_SECONDS ? left : null;
+}
+
+/** Whether the chip is amber: a job failed or executors were lost. */
+export function isWarned(state: ToolbarState): boolean {
+  return (
+    state.kind === 'ready' &&
+    !!state.activity &&
+    (state.activity.dead > state.seen.dead ||
+      state.activity.failed > state.seen.failed)
+  );
+}
+
+/** The chip's short activity label of a ready state, or null. */
+export function readyLabel(
+  state: IReady,
+  now: number,
+  trans: Translate = plain
+): string | null {
+  const a = state.activity;
+  if (a && a.jobs > 0) {
+    return activityShort(a, trans);
+  }
+  const left = countdown(state, now);
+  return left !== null ? trans('Stops in %1', formatCountdown(left)) : null;
+}
+
+/** "30 min", "2 h", "1 h 30 min", "90 s" for the idle release. */
+export function formatIdle(seconds: number, trans: Translate = plain): string {
+  const s = Math.round(seconds);
+  if (s < 60 || s % 60 !== 0) {
+    return trans('%1 s', s);
+  }
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h === 0) {
+    return trans('%1 min', m);
+  }
+  return m === 0 ? trans('%1 h', h) : trans('%1 h %2 min', h, m);
 }

@@ -73,7 +73,11 @@ function Chip(props: { view: IItemView }): JSX.Element {
   const { view } = props;
   return (
     <span
-      className={`jp-StartSpark-chip jp-StartSpark-chip-${view.kind}`}
+      className={
+        `jp-StartSpark-chip jp-StartSpark-chip-${view.kind}` +
+        (view.warn ? ' jp-StartSpark-chip-warn' : '') +
+        (view.notice ? ' jp-StartSpark-chip-notice' : '')
+      }
       title={view.title}
     >
       {view.busy ? (
@@ -194,7 +198,7 @@ function PopoverBody(props: {
         />
         <div className="jp-StartSpark-popHeadText">
           <div
-            className={`jp-StartSpark-popState jp-StartSpark-popState-${view.kind}`}
+            className={`jp-StartSpark-popState jp-StartSpark-popState-${view.kind}${view.warn ? ' jp-StartSpark-popState-warn' : ''}`}
           >
             {state.kind === 'failed' ? view.label : view.text}
           </div>
@@ -205,6 +209,22 @@ function PopoverBody(props: {
           ))}
         </div>
       </div>
+      {view.notice && (
+        <div className="jp-StartSpark-popNotice">
+          <Button
+            className="jp-StartSpark-startAgain"
+            small
+            disabled={!model.canStart}
+            onClick={() => {
+              close(true);
+              void model.start();
+            }}
+          >
+            <runIcon.react tag="span" aria-hidden="true" />
+            {trans.__('Start again')}
+          </Button>
+        </div>
+      )}
       {state.kind === 'failed' && (
         <div className="jp-StartSpark-popFailure">
           <p className="jp-StartSpark-popMessage">{state.message}</p>
@@ -398,6 +418,9 @@ export class SparkToolbar extends ReactWidget {
       return;
     }
     this._popover = null;
+    // what the popover showed (a failed job, lost executors) is now seen:
+    // the chip is no longer amber for it
+    this.model.markSeen();
     p.node.removeEventListener('focusout', this);
     window.removeEventListener('keydown', this, true);
     document.removeEventListener('mousedown', this, true);

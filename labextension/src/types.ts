@@ -78,6 +78,67 @@ export interface ISession {
   waiting_for?: string | null;
   error?: { message: string; hint?: string | null } | null;
   log_tail?: string[] | null;
+  /** Running Spark jobs (0 when none). */
+  jobs_running?: number | null;
+  /** The idle release, in seconds (null: none). */
+  idle_stop?: number | null;
+  /** Epoch seconds Spark stops at when nothing runs (null while active). */
+  idle_deadline?: number | null;
+  /** Why a session ended, e.g. "idle" (state stopped). */
+  reason?: string | null;
+  /** A sentence about the end, e.g. "Spark stopped after 30 min idle". */
+  message?: string | null;
+}
+
+/** Counts of a job's tasks or stages. */
+export interface IJobCounts {
+  total: number;
+  done: number;
+  active: number;
+  failed: number;
+  skipped: number;
+}
+
+/** One Spark job (`GET /api/sessions/KERNEL/progress`). */
+export interface IJob {
+  id: number;
+  name?: string | null;
+  status: 'running' | 'succeeded' | 'failed' | 'unknown' | string;
+  cell_id?: string | null;
+  msg_id?: string | null;
+  tasks?: Partial<IJobCounts> | null;
+  stages?: Partial<IJobCounts> | null;
+  submitted_at?: number | null;
+  completed_at?: number | null;
+  duration?: number | null;
+  error?: { stage?: number | null; message?: string | null } | null;
+  ui_path?: string | null;
+}
+
+/** A session's executors (null until first fetched). */
+export interface IExecutors {
+  alive: number;
+  dead: number;
+  cores?: number | null;
+  memory_used?: number | null;
+  memory_total?: number | null;
+}
+
+/** `GET /api/sessions/KERNEL/progress`. */
+export interface IProgress {
+  kernel_id: string;
+  version: number;
+  state: SessionStateName;
+  polling?: boolean;
+  jobs: IJob[];
+  executors: IExecutors | null;
+  summary?: {
+    running: number;
+    failed: number;
+    tasks_done: number;
+    tasks_total: number;
+    percent: number;
+  } | null;
 }
 
 /** `GET /api/sessions`. */

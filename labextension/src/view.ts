@@ -17,7 +17,9 @@ import {
   chipText,
   chipTooltip,
   elapsedSeconds,
-  formatElapsed
+  formatElapsed,
+  isWarned,
+  readyLabel
 } from './state';
 
 /** Characters the chip's fixed width holds (base.css: the chip's `ch`). */
@@ -42,6 +44,10 @@ export interface IItemView {
   title: string;
   /** Show the spinner. */
   busy: boolean;
+  /** Amber: a job failed or executors were lost since last seen. */
+  warn: boolean;
+  /** Spark stopped by itself (idle): the popover offers Start again. */
+  notice: string | null;
   action: IActionView;
   /** The accessible name of the button that opens the popover. */
   menuLabel: string;
@@ -70,11 +76,11 @@ export function chipLabel(
     case 'no_kernel':
       return trans('No kernel');
     case 'not_started':
-      return trans('Not started');
+      return state.notice ? trans('Stopped (idle)') : trans('Not started');
     case 'starting':
       return trans('Starting… %1', formatElapsed(elapsedSeconds(state, now)));
     case 'ready':
-      return trans('Ready');
+      return readyLabel(state, now, trans) ?? trans('Ready');
     case 'failed':
       return trans('Failed');
     case 'stopping':
@@ -137,6 +143,8 @@ export function itemView(
     text,
     title,
     busy: isBusy(state),
+    warn: isWarned(state),
+    notice: state.kind === 'not_started' ? (state.notice ?? null) : null,
     action,
     menuLabel: trans('Spark: %1. Open the Spark menu', label)
   };

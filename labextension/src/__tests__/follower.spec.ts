@@ -1,11 +1,12 @@
 import {
   GetFn,
+  ProgressFollower,
   SessionFollower,
   abortableSleep,
   backoffDelay
 } from '../follower';
 import { SparkdError } from '../request';
-import { ISession, ISessionList } from '../types';
+import { IProgress, ISession, ISessionList } from '../types';
 
 const KID = '0b6b4d2e-58a3-4d3c-9a47-3c5f3c1f2a10';
 
@@ -315,5 +316,93 @@ describe('abortableSleep', () => {
     ac.abort();
     await expect(p).resolves.toBeUndefined();
     await expect(abortableSleep(1e9, ac.signal)).resolves.toBeUndefined();
+  });
+});
+
+function prog(version: number, state: IProgress['state'] = 'ready'): IProgress {
+  return { kernel_id: KID, version, state, jobs: [], executors: null };
+}
+
+describe('ProgressFollower', () => {
+  function makeP(steps: Step[]) {
+    const d = scripted(steps);
+    const seen: IProgress[] = [];
+    const errors: number[] = [];
+    const sleeps: number[] = [];
+    let ended = 0;
+    let clock = 0;
+    const f = new ProgressFollower({
+      kernelId: KID,
+      get: d.get,
+      onProgress: p => seen.push(p),
+      onEnd: () => ended++,
+      onError: (_, n) => errors.push(n),
+      sleep: async ms => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+      now: () => clock
+    });
+    return { f, d, seen, errors, sleeps, ended: () => ended };
+  }
+
+  it('long-polls the progress with the version it last saw', async () => {
+    const t = makeP([ok(prog(2)), ok(prog(7))]);
+    void t.f.start();
+    await settle();
+    expect(t.d.paths).toEqual([
+      `api/sessions/${KID}/progress?wait=30&version=-1`,
+      `api/sessions/${KID}/progress?wait=30&version=2`,
+      `api/sessions/${KID}/progress?wait=30&version=7`
+    ]);
+    expect(t.seen.map(p => p.version)).toEqual([2, 7]);
+    expect(t.f.version).toBe(7);
+    t.f.stop();
+  });
+
+  it('an unchanged answer is not asked again within a second', async () => {
+    const t = makeP([ok(prog(2)), ok(prog(2))]);
+    void t.f.start();
+    await settle();
+    expect(t.sleeps).toEqual([1000]);
+    t.f.stop();
+  });
+
+  it('ends when the session is gone (404) or not ready', async () => {
+    const gone = makeP([
+      fail(new SparkdError(404, 'session_not_found', 'no session'))
+    ]);
+    await gone.f.start();
+    expect(gone.ended()).toBe(1);
+    expect(gone.f.running).toBe(false);
+    const stopping = makeP([ok(prog(3)), ok(prog(4, 'stopping'))]);
+    await stopping.f.start();
+    expect(stopping.seen.map(p => p.state)).toEqual(['ready', 'stopping']);
+    expect(stopping.ended()).toBe(1);
+    expect(stopping.d.paths).toHaveLength(2);
+  });
+
+  it('backs off on errors and goes on', async () => {
+    const t = makeP([
+      fail(new SparkdError(0, 'network_error', 'down')),
+      fail(new SparkdError(502, 'daemon_unreachable', 'down')),
+      ok(prog(1))
+    ]);
+    void t.f.start();
+    await settle(60);
+    expect(t.errors).toEqual([1, 2]);
+    expect(t.sleeps.slice(0, 2)).toEqual([1000, 2000]);
+    expect(t.seen.map(p => p.version)).toEqual([1]);
+    t.f.stop();
+  });
+
+  it('stop aborts the poll in flight; no callback after it', async () => {
+    const t = makeP([]);
+    const done = t.f.start();
+    await settle();
+    t.f.stop();
+    await done;
+    expect(t.seen).toEqual([]);
+    expect(t.ended()).toBe(0);
   });
 });

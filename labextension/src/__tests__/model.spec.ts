@@ -250,6 +250,88 @@ describe('SparkModel', () => {
     );
   });
 
+  it('follows the jobs while ready, and only then', async () => {
+    const { model, c } = track(make());
+    await model.initialize();
+    const progressPolls = () =>
+      c.polls.filter(p => p.startsWith(`api/sessions/${KID}/progress`));
+    expect(progressPolls()).toEqual([]);
+    model.dispatch({
+      type: 'session',
+      session: session({ state: 'ready', version: 5 }),
+      now: 0
+    });
+    await Promise.resolve();
+    expect(progressPolls()).toEqual([
+      `api/sessions/${KID}/progress?wait=30&version=-1`
+    ]);
+    // a new version of the same ready session: the same follower
+    model.dispatch({
+      type: 'session',
+      session: session({ state: 'ready', version: 6, jobs_running: 1 }),
+      now: 0
+    });
+    await Promise.resolve();
+    expect(progressPolls()).toHaveLength(1);
+    let changes = 0;
+    model.progressChanged.connect(() => changes++);
+    model.dispatch({
+      type: 'session',
+      session: session({ state: 'stopped', version: 7 }),
+      now: 0
+    });
+    expect(model.progress).toBeNull();
+    await Promise.resolve();
+    expect(progressPolls()).toHaveLength(1);
+    expect(changes).toBe(0); // no answer had come: nothing to clear
+  });
+
+  it('a progress answer updates the chip state and tells the cells', async () => {
+    const answers = [
+      {
+        kernel_id: KID,
+        version: 1,
+        state: 'ready',
+        jobs: [{ id: 0, status: 'running', tasks: { total: 4, done: 1 } }],
+        executors: { alive: 1, dead: 0 },
+        summary: {
+          running: 1,
+          failed: 0,
+          tasks_done: 1,
+          tasks_total: 4,
+          percent: 25
+        }
+      }
+    ];
+    const base = fakeClient();
+    const hang = base.client.get.bind(base.client);
+    const c = fakeClient({
+      get: jest.fn((path: string, signal: AbortSignal) =>
+        path.includes('/progress') && answers.length
+          ? Promise.resolve(answers.shift())
+          : hang(path, signal)
+      )
+    });
+    const { model } = track(make({ client: c }));
+    await model.initialize();
+    let changes = 0;
+    model.progressChanged.connect(() => changes++);
+    model.dispatch({
+      type: 'session',
+      session: session({ state: 'ready', version: 5 }),
+      now: 0
+    });
+    for (let i = 0; i < 10; i++) {
+      await Promise.resolve();
+    }
+    expect(changes).toBe(1);
+    expect(model.progress?.jobs).toHaveLength(1);
+    expect(model.state).toMatchObject({
+      kind: 'ready',
+      activity: { jobs: 1, percent: 25, executors: 1 }
+    });
+  });
+
   it('stop deletes the session', async () => {
     const { model, c } = track(make());
     await model.initialize();

@@ -41,7 +41,12 @@ const STATES: ToolbarState[] = [
     uiPath: 'ui/k/',
     sparkVersion: '4.0.1',
     appId: 'app-20260101000000-0000',
-    startupSeconds: 12.5
+    startupSeconds: 12.5,
+    jobsRunning: 0,
+    idleStop: null,
+    idleDeadline: null,
+    activity: null,
+    seen: { dead: 0, failed: 0 }
   },
   {
     kind: 'failed',
