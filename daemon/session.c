@@ -13,6 +13,7 @@
 
 #include "cluster.h"
 #include "dl.h"
+#include "duration.h"
 #include "kernel.h"
 #include "log.h"
 #include "netown.h"
@@ -68,6 +69,12 @@ struct session {
         bool waiting_warm;      /* waits for a warm JVM still starting (prewarm_wait) */
         json_t *hints;          /* the configuration's error_hints */
         json_t *summary;        /* the configuration's {master, cores, memory} */
+        unsigned idle_stop;     /* seconds without activity before Spark stops; 0: never */
+        bool active;            /* a cell or a Spark job runs (session_note_activity) */
+        bool idle_stopping;     /* the stop under way is the idle release */
+        double idle_deadline;   /* when the idle release is due (wall clock), 0: none due */
+        ev_timer idle;          /* runs only while ready, idle_stop set and not active */
+        char *message;          /* how it ended, for people ("Spark stopped after 30 min idle") */
         ev_timer timeout;
         struct sparkd *d;
         struct session *next;
@@ -165,12 +172,18 @@ static json_t *session_json(const struct session *s) {
         json_object_set_new(o, "error", s->error ? json_pack("{s:s, s:s?}", "message", s->error, "hint", s->hint)
                                                  : json_null());
         json_object_set_new(o, "reason", s->reason ? json_string(s->reason) : json_null());
+        json_object_set_new(o, "message", s->message ? json_string(s->message) : json_null());
+        json_object_set_new(o, "idle_stop", s->idle_stop ? json_integer(s->idle_stop) : json_null());
+        json_object_set_new(o, "idle_deadline", s->idle_deadline > 0 ? json_real(s->idle_deadline) : json_null());
         json_object_set(o, "log_tail", s->log);
         return o;
 }
 
+static void session_idle_sync(struct session *s);
+
 static void session_changed(struct session *s) {
         struct sessions *ss = s->d->sessions;
+        session_idle_sync(s);
         s->version = ++ss->version;
         ss->serial++;
         if (s->d->sessions_changed)
@@ -435,6 +448,7 @@ static void session_started(struct session *s) {
                 return;
         }
         s->state = S_READY;
+        s->active = false; /* the idle release's clock starts */
         s->ready_at = wall_now();
         log_info("session %s ready in %.2f s (%s)", s->kernel_id, s->ready_at - s->started_at,
                  json_string_value(json_object_get(s->info, "app_id")) ?: "no app id");
@@ -464,6 +478,21 @@ static void stop_on_reply(void *data, json_t *content) {
         }
 }
 
+/* The end of a stop: reason "stopped", or after the idle release "idle"
+ * with a sentence for people. */
+static void session_set_stopped(struct session *s) {
+        s->state = S_STOPPED;
+        if (!s->idle_stopping) {
+                session_set_str(&s->reason, "stopped");
+                return;
+        }
+        char human[DURATION_BUF];
+        duration_human(s->idle_stop, human);
+        session_set_str(&s->reason, "idle");
+        free(s->message);
+        s->message = strdupf("Spark stopped after %s idle", human);
+}
+
 static void stop_on_done(void *data) {
         struct session *s = data;
         s->stop_msg[0] = '\0';
@@ -471,9 +500,8 @@ static void stop_on_done(void *data) {
         jvm_stop(&s->jvm);
         if (s->state == S_FAILED) /* stopped because it could not be trusted */
                 return;
-        s->state = S_STOPPED;
-        session_set_str(&s->reason, "stopped");
-        log_info("session %s stopped", s->kernel_id);
+        session_set_stopped(s);
+        log_info("session %s stopped%s", s->kernel_id, s->idle_stopping ? " (idle)" : "");
         session_changed(s);
 }
 
@@ -502,25 +530,35 @@ static char *session_code(const char *call) {
         return sb_take(&sb, NULL);
 }
 
-/* Sends the stop code; returns 0, or -errno when it could not be sent. */
-static int session_send_stop(struct session *s) {
-        char *code = session_code("__import__('_sparkd').stop(globals())\n");
-        int r = code && s->k ? kernel_execute(s->k, code, NULL, &stop_cbs, s, s->stop_msg) : -ENOMEM;
+/* Sends the stop code, then `after` (code run once Spark stopped, or
+ * NULL); returns 0, or -errno when it could not be sent. */
+static int session_send_stop_then(struct session *s, const char *after) {
+        struct strbuf call = STRBUF_INIT;
+        int r = sb_puts(&call, "__import__('_sparkd').stop(globals())\n");
+        if (r == 0 && after)
+                r = sb_puts(&call, after);
+        char *code = r == 0 ? session_code(call.buf) : NULL;
+        sb_free(&call);
+        r = code && s->k ? kernel_execute(s->k, code, NULL, &stop_cbs, s, s->stop_msg) : -ENOMEM;
         free(code);
         return r;
 }
 
-static void session_run_stop_code(struct session *s) {
+static int session_send_stop(struct session *s) { return session_send_stop_then(s, NULL); }
+
+static void session_run_stop_code_then(struct session *s, const char *after) {
         s->stop_requested = false;
         s->state = S_STOPPING;
         session_changed(s);
-        if (session_send_stop(s) < 0) {
+        if (session_send_stop_then(s, after) < 0) {
                 jvm_stop(&s->jvm);
-                s->state = S_STOPPED;
-                session_set_str(&s->reason, "stopped");
+                s->cluster = cluster_stop(s->cluster);
+                session_set_stopped(s);
                 session_changed(s);
         }
 }
+
+static void session_run_stop_code(struct session *s) { session_run_stop_code_then(s, NULL); }
 
 /* For a failed session whose Spark did start: ends it in the kernel, the
  * state stays failed. */
@@ -540,6 +578,51 @@ static void session_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
                  s->waiting_for && !strcmp(s->waiting_for, "the kernel to finish its running cell")
                          ? " (the kernel was busy running a cell)" : "");
         session_fail(s, msg);
+}
+
+/* The idle release: Spark stops as on DELETE (its executors and
+ * clusters go, the kernel stays), then the kernel gets the lazy `spark`
+ * of the same configuration and overrides back, so that its next use
+ * starts a new session. */
+static void session_idle_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop, (void)revents;
+        struct session *s = (struct session *)((char *)w - offsetof(struct session, idle));
+        if (s->state != S_READY || s->active)
+                return;
+        char human[DURATION_BUF], *lazy = NULL, *why = NULL;
+        duration_human(s->idle_stop, human);
+        log_info("session %s: no Spark activity for %s: stopping Spark", s->kernel_id, human);
+        if (startup_lazy_code(s->d, s->config, s->overrides, &lazy, &why) != STARTUP_OK)
+                log_warnx("session %s: `spark` is not put back after the idle stop: %s", s->kernel_id,
+                          why ? why : "out of memory");
+        s->idle_stopping = true;
+        session_run_stop_code_then(s, lazy);
+        free(lazy);
+        free(why);
+}
+
+/* Arms the idle release while the session is ready, has an idle_stop and
+ * nothing runs; disarms it otherwise.  Called before every version bump:
+ * idle_deadline changes only with these transitions. */
+static void session_idle_sync(struct session *s) {
+        bool want = s->state == S_READY && s->idle_stop > 0 && !s->active;
+        if (want && !ev_is_active(&s->idle)) {
+                ev_timer_set(&s->idle, (double)s->idle_stop, 0.);
+                ev_timer_start(s->d->loop, &s->idle);
+                s->idle_deadline = wall_now() + s->idle_stop;
+        } else if (!want) {
+                ev_timer_stop(s->d->loop, &s->idle);
+                s->idle_deadline = 0;
+        }
+}
+
+void session_note_activity(struct sparkd *d, const char *id, bool active) {
+        struct session *s = session_find(d, id);
+        if (!s || s->state != S_READY || s->active == active)
+                return;
+        s->active = active;
+        if (s->idle_stop > 0) /* the deadline comes or goes */
+                session_changed(s);
 }
 
 static void session_on_dead(void *data, const char *why) {
@@ -613,6 +696,8 @@ static struct session *session_free(struct session *s) {
         if (s->waiting_warm)
                 prewarm_wait_cancel(s->d, s);
         ev_timer_stop(s->d->loop, &s->timeout);
+        ev_timer_stop(s->d->loop, &s->idle);
+        free(s->message);
         session_drop_marker(s);
         kernel_close(s->k);
         cluster_stop(s->cluster);
@@ -829,6 +914,7 @@ static enum session_fail session_launch(struct session *s, const struct cfg_entr
                 /* the server holds the driver: its UI is the session's UI */
                 conf = json_deep_copy(json_object_get(e->doc, "conf"));
                 json_object_update(conf, s->overrides);
+                json_object_del(conf, CFG_IDLE_STOP); /* the daemon's, not the server's */
                 json_t *ui = session_ui_conf(s);
                 json_object_update(conf, ui);
                 json_decref(ui);
@@ -880,6 +966,8 @@ static struct session *session_new(struct sparkd *d, const char *kid, const char
         s->state = S_STARTING;
         s->started_at = wall_now();
         ev_timer_init(&s->timeout, session_timeout_cb, d->opts.start_timeout, 0.);
+        s->idle_stop = cfg_idle_stop(e, s->overrides);
+        ev_timer_init(&s->idle, session_idle_cb, 0., 0.);
         if (!s->config || !s->overrides || !s->log)
                 return session_free(s);
         return s;

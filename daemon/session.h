@@ -111,6 +111,10 @@ unsigned long session_list_serial(struct sparkd *d);
  * 4.0).  Returns 0, or -ENOENT when no ready session has a UI. */
 int session_ui_target(struct sparkd *d, const char *id, int *ret_port, const char **ret_token);
 
+/* "Kernel busy or a Spark job running" changed for the ready session of
+ * kernel id (progress.c calls it; idle release follows it). */
+void session_note_activity(struct sparkd *d, const char *id, bool active);
+
 /* At daemon exit: forgets the kernels and stops every process a session
  * launched. */
 void session_shutdown(struct sparkd *d);

@@ -159,6 +159,21 @@ static enum startup_fail startup_write(struct sparkd *d, const char *name, json_
         return f;
 }
 
+enum startup_fail startup_lazy_code(struct sparkd *d, const char *name, json_t *overrides, char **ret_code,
+                                    char **ret_err) {
+        char *code = NULL;
+        enum startup_fail f = startup_render(d, name, overrides, &code, ret_err);
+        if (f != STARTUP_OK)
+                return f;
+        *ret_code = startup_file_text(d, name, overrides, code);
+        free(code);
+        if (!*ret_code) {
+                *ret_err = strdup("out of memory");
+                return STARTUP_NOMEM;
+        }
+        return STARTUP_OK;
+}
+
 enum startup_fail startup_select_rendered(struct sparkd *d, const char *name, json_t *overrides,
                                           const char *code, char **ret_err) {
         return startup_commit(d, name, overrides, code, true, ret_err);

@@ -48,6 +48,14 @@ enum startup_fail startup_select(struct sparkd *d, const char *name, json_t *ove
 enum startup_fail startup_select_rendered(struct sparkd *d, const char *name, json_t *overrides,
                                           const char *code, char **ret_err);
 
+/* The text the startup file would hold for configuration `name` with
+ * overrides (a lazy `spark`, the helpers and what they need to ask this
+ * daemon), without writing it: run in a kernel after Spark stopped, it
+ * puts the lazy `spark` back (the idle release).  Same returns as
+ * startup_render; the code in *ret_code (malloc'd). */
+enum startup_fail startup_lazy_code(struct sparkd *d, const char *name, json_t *overrides, char **ret_code,
+                                    char **ret_err);
+
 /* At daemon start: renders the remembered selection if it still renders,
  * else the default configuration (if any).  Logs what it did; returns 0 or
  * a negative errno when nothing could be written. */
