@@ -9,6 +9,7 @@
 
 #include "kernel.h"
 #include "prewarm.h"
+#include "progress.h"
 #include "session.h"
 #include "startup.h"
 #include "ui.h"
@@ -99,8 +100,9 @@ static void h_health(struct sparkd *d, struct conn *c, const struct http_request
                      json_t *body, const char *arg, struct api_response *resp) {
         (void)c;
         (void)req, (void)body, (void)arg;
-        api_ok(resp, 200, json_pack("{s:s, s:s, s:I, s:o}", "status", "ok", "version", SPARKD_VERSION,
-                                    "configs", (json_int_t)d->cfgs->n, "prewarm", prewarm_json(d)));
+        api_ok(resp, 200, json_pack("{s:s, s:s, s:I, s:o, s:o}", "status", "ok", "version", SPARKD_VERSION,
+                                    "configs", (json_int_t)d->cfgs->n, "prewarm", prewarm_json(d), "progress",
+                                    progress_health(d)));
 }
 
 /* One entry of GET /api/configs. */
@@ -348,6 +350,7 @@ static const struct api_route routes[] = {
         {"GET", "/api/sessions/*", h_session_get, false, ARG_KERNEL},
         {"DELETE", "/api/sessions/*", h_session_stop, false, ARG_KERNEL},
         {"POST", "/api/sessions/*/report", h_session_report, true, ARG_KERNEL},
+        {"GET", "/api/sessions/*/progress", h_session_progress, false, ARG_KERNEL},
 };
 
 /* Matches path against pattern; stores the "*" segment (at most one) in

@@ -22,4 +22,4 @@ void startup_fail_response(int f, char *err, struct api_response *resp);
  * (d->sessions_changed). */
 void api_sessions_changed(struct sparkd *d);
 
-api_handler h_session_start, h_session_get, h_session_stop, h_session_report;
+api_handler h_session_start, h_session_get, h_session_stop, h_session_report, h_session_progress;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "progress.h"
 #include "server.h"
 #include "session.h"
 
@@ -22,6 +23,7 @@ struct waiter {
         struct conn *c;
         char kernel_id[KMSG_UUID_LEN + 1]; /* "" for the list */
         bool lazy;                         /* a lazy start's answer, waiting for its warm JVM */
+        bool progress;                     /* GET .../progress: follows progress_version */
         unsigned long version;
         ev_timer timer;
         struct sparkd *d;
@@ -110,6 +112,19 @@ static void session_answer(struct sparkd *d, const char *id, struct api_response
                 api_fail(resp, 500, "out_of_memory", "out of memory");
 }
 
+/* GET .../progress's answer: 404 when the kernel has no session. */
+static void progress_answer(struct sparkd *d, const char *id, struct api_response *resp) {
+        if (!session_progress_info(d, id, NULL, NULL)) {
+                api_fail(resp, 404, "session_not_found", "no Spark session for kernel %s", id);
+                return;
+        }
+        json_t *a = progress_json(d, id);
+        if (a)
+                api_ok(resp, 200, a);
+        else
+                api_fail(resp, 500, "out_of_memory", "out of memory");
+}
+
 static struct waiter *waiter_unlink(struct waiter *w) {
         for (struct waiter **pp = &w->d->waits->list; *pp; pp = &(*pp)->next)
                 if (*pp == w) {
@@ -136,6 +151,8 @@ static void waiter_answer(struct waiter *w) {
                         api_ok(&resp, 202, a);
                 else
                         api_fail(&resp, 404, "session_not_found", "the session went away");
+        } else if (w->progress) {
+                progress_answer(w->d, w->kernel_id, &resp);
         } else {
                 session_answer(w->d, w->kernel_id[0] ? w->kernel_id : NULL, &resp);
         }
@@ -161,7 +178,8 @@ void api_sessions_changed(struct sparkd *d) {
                         json_decref(a);
                         if (a)
                                 waiter_answer(w);
-                } else if (session_version(d, w->kernel_id[0] ? w->kernel_id : NULL) > w->version) {
+                } else if (w->progress ? progress_version(d, w->kernel_id) > w->version
+                                       : session_version(d, w->kernel_id[0] ? w->kernel_id : NULL) > w->version) {
                         waiter_answer(w);
                 }
         }
@@ -187,12 +205,12 @@ void api_waits_free(struct sparkd *d) {
 
 /* Defers c until the session (or list) of id changes past version, or
  * secs pass; lazy: until session_lazy_answer has the kernel's answer. */
-static void waiter_add(struct sparkd *d, struct conn *c, const char *id, unsigned long version, double secs,
-                       bool lazy, struct api_response *resp) {
+static struct waiter *waiter_add(struct sparkd *d, struct conn *c, const char *id, unsigned long version,
+                                 double secs, bool lazy, struct api_response *resp) {
         struct waiter *w = calloc(1, sizeof *w);
         if (!w) {
                 api_fail(resp, 500, "out_of_memory", "out of memory");
-                return;
+                return NULL;
         }
         w->c = c;
         w->d = d;
@@ -205,6 +223,34 @@ static void waiter_add(struct sparkd *d, struct conn *c, const char *id, unsigne
         d->waits->list = w;
         srv_defer(c, waiter_hangup, w);
         resp->status = API_DEFERRED;
+        return w;
+}
+
+/* Reads ?wait=S&version=N: 1 with both set (version 0 when absent), 0
+ * without wait, -1 after filling resp with the error. */
+static int wait_params(const struct http_request *req, double *ret_secs, unsigned long *ret_since,
+                       struct api_response *resp) {
+        char wait[32], ver[32];
+        if (http_query_param(req->query, "wait", wait, sizeof wait) < 0)
+                return 0;
+        char *end;
+        double secs = strtod(wait, &end);
+        unsigned long since = 0;
+        if (*end || !(secs >= 0) || secs > API_MAX_WAIT) {
+                api_fail(resp, 400, "invalid_request", "'wait' must be a number of seconds from 0 to %.0f",
+                         API_MAX_WAIT);
+                return -1;
+        }
+        if (http_query_param(req->query, "version", ver, sizeof ver) >= 0) {
+                since = strtoul(ver, &end, 10);
+                if (*end) {
+                        api_fail(resp, 400, "invalid_request", "'version' must be a whole number");
+                        return -1;
+                }
+        }
+        *ret_secs = secs;
+        *ret_since = since;
+        return 1;
 }
 
 /* GET /api/sessions[/ID][?wait=S&version=N] */
@@ -212,31 +258,39 @@ void h_session_get(struct sparkd *d, struct conn *c, const struct http_request *
                    const char *arg, struct api_response *resp) {
         (void)body;
         const char *id = arg && *arg ? arg : NULL; /* the list has no id */
-        char wait[32], ver[32];
-        if (!c || http_query_param(req->query, "wait", wait, sizeof wait) < 0) {
-                session_answer(d, id, resp);
-                return;
-        }
-        char *end;
-        double secs = strtod(wait, &end);
+        double secs = 0;
         unsigned long since = 0;
-        if (*end || !(secs >= 0) || secs > API_MAX_WAIT) {
-                api_fail(resp, 400, "invalid_request", "'wait' must be a number of seconds from 0 to %.0f",
-                         API_MAX_WAIT);
+        int r = c ? wait_params(req, &secs, &since, resp) : 0;
+        if (r <= 0) {
+                if (r == 0)
+                        session_answer(d, id, resp);
                 return;
-        }
-        if (http_query_param(req->query, "version", ver, sizeof ver) >= 0) {
-                since = strtoul(ver, &end, 10);
-                if (*end) {
-                        api_fail(resp, 400, "invalid_request", "'version' must be a whole number");
-                        return;
-                }
         }
         if (session_version(d, id) > since || secs == 0 || d->waits->stopping) {
                 session_answer(d, id, resp);
                 return;
         }
         waiter_add(d, c, id, since, secs, false, resp);
+}
+
+/* GET /api/sessions/ID/progress[?wait=S&version=N]: the session's live
+ * Spark jobs (progress.h), a long poll like the session's. */
+void h_session_progress(struct sparkd *d, struct conn *c, const struct http_request *req, json_t *body,
+                        const char *id, struct api_response *resp) {
+        (void)body;
+        double secs = 0;
+        unsigned long since = 0;
+        int r = c ? wait_params(req, &secs, &since, resp) : 0;
+        if (r < 0)
+                return;
+        if (r == 0 || !session_progress_info(d, id, NULL, NULL) || progress_version(d, id) > since || secs == 0 ||
+            d->waits->stopping) {
+                progress_answer(d, id, resp);
+                return;
+        }
+        struct waiter *w = waiter_add(d, c, id, since, secs, false, resp);
+        if (w)
+                w->progress = true;
 }
 
 /* POST /api/sessions: {"config", "kernel_id", "overrides", "restart"} */

@@ -34,6 +34,7 @@ struct sessions;
 struct prewarm;
 struct api_waits;
 struct ui_proxies;
+struct progress;
 
 /* The daemon: the one owner of every module's state.  Each module keeps
  * its own behind an opaque pointer here, set up by its init function and
@@ -55,6 +56,7 @@ struct sparkd {
         struct prewarm *prewarm;      /* prewarm.c: warm JVMs and Connect servers */
         struct api_waits *waits;      /* api_sessions.c: long polls */
         struct ui_proxies *ui;        /* ui.c: proxied Spark UI requests */
+        struct progress *progress;    /* progress.c: live Spark job progress */
         /* called after every change of a session (set by api_sessions.c) */
         void (*sessions_changed)(struct sparkd *d);
 };

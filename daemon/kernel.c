@@ -243,6 +243,14 @@ static void kernel_on_iopub(struct kernel *k, const struct kmsg *m) {
         }
         struct kexec *x = kexec_find(k, kmsg_parent_id(m));
         const char *type = kmsg_type(m);
+        if (type && !strcmp(type, "status") && k->cbs.on_status) {
+                const char *st = json_string_value(json_object_get(m->content, "execution_state"));
+                const char *ptype = json_string_value(json_object_get(m->parent_header, "msg_type"));
+                const char *pid = kmsg_parent_id(m);
+                if (st && pid && ptype && !strcmp(ptype, "execute_request") &&
+                    (!strcmp(st, "busy") || !strcmp(st, "idle")))
+                        k->cbs.on_status(k->data, !strcmp(st, "busy"), pid);
+        }
         if (!x || !type)
                 return;
         if (!strcmp(type, "status")) {

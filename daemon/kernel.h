@@ -27,6 +27,9 @@ struct kernel_cbs {
         /* The kernel died (heartbeat silent, connection file gone): the
          * kernel object stays valid until kernel_close. */
         void (*on_dead)(void *data, const char *why);
+        /* IOPub status of an execute_request (any client's): the kernel
+         * went busy (true) or idle (false) running msg_id. */
+        void (*on_status)(void *data, bool busy, const char *msg_id);
 };
 
 /* Global set-up: the daemon's session id and user name for headers.

@@ -18,6 +18,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "prewarm.h"
+#include "progress.h"
 #include "proc.h"
 #include "sdnotify.h"
 #include "server.h"
@@ -406,6 +407,7 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents) {
         log_info("signal %d: stopping", w->signum);
         sdn_notify("STOPPING=1");
         api_waits_shutdown(d);
+        progress_free_all(d); /* no more polls: Spark goes away */
         session_shutdown(d);
         prewarm_stop_all(d);
         srv_shutdown(d);
@@ -443,6 +445,7 @@ static void opts_free(struct sparkd_opts *o) {
 static void modules_free(struct sparkd *d) {
         srv_free(d);
         ui_free_all(d);
+        progress_free_all(d);
         api_waits_free(d);
         sessions_free(d);
         prewarm_free(d);
@@ -465,7 +468,8 @@ static int run(struct sparkd *d) {
         if (problem)
                 log_warnx("%s", problem);
         free(problem);
-        if (sessions_init(d) < 0 || prewarm_init(d) < 0 || api_waits_init(d) < 0 || ui_init(d) < 0)
+        if (sessions_init(d) < 0 || prewarm_init(d) < 0 || api_waits_init(d) < 0 || ui_init(d) < 0 ||
+            progress_init(d) < 0)
                 fatalx("out of memory");
         if (srv_listen(d) < 0) {
                 modules_free(d);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "netown.h"
 #include "prewarm.h"
+#include "progress.h"
 #include "proc.h"
 #include "pylit.h"
 #include "sparkauth.h"
@@ -176,6 +177,7 @@ static json_t *session_json(const struct session *s) {
         json_object_set_new(o, "idle_stop", s->idle_stop ? json_integer(s->idle_stop) : json_null());
         json_object_set_new(o, "idle_deadline", s->idle_deadline > 0 ? json_real(s->idle_deadline) : json_null());
         json_object_set(o, "log_tail", s->log);
+        json_object_set_new(o, "jobs_running", json_integer(progress_jobs_running(s->d, s->kernel_id)));
         return o;
 }
 
@@ -186,6 +188,7 @@ static void session_changed(struct session *s) {
         session_idle_sync(s);
         s->version = ++ss->version;
         ss->serial++;
+        progress_session_changed(s->d, s->kernel_id);
         if (s->d->sessions_changed)
                 s->d->sessions_changed(s->d);
 }
@@ -644,7 +647,13 @@ static void session_on_dead(void *data, const char *why) {
         session_changed(s);
 }
 
-static const struct kernel_cbs kernel_callbacks = {.on_dead = session_on_dead};
+/* Every execute_request's busy/idle (any client's): job progress. */
+static void session_on_status(void *data, bool busy, const char *msg_id) {
+        struct session *s = data;
+        progress_kernel_status(s->d, s->kernel_id, busy, msg_id);
+}
+
+static const struct kernel_cbs kernel_callbacks = {.on_dead = session_on_dead, .on_status = session_on_status};
 
 /* The handed-over driver JVM's output goes to the session's log (the
  * kernel does not see it); its death ends the session. */
@@ -1300,3 +1309,22 @@ void sessions_free(struct sparkd *d) {
         free(d->sessions);
         d->sessions = NULL;
 }
+
+const char *session_progress_info(struct sparkd *d, const char *id, const char **ret_app_id,
+                                  const char **ret_ui_path) {
+        struct session *s = session_find(d, id);
+        if (!s)
+                return NULL;
+        if (ret_app_id)
+                *ret_app_id = s->state == S_READY ? json_string_value(json_object_get(s->info, "app_id")) : NULL;
+        if (ret_ui_path)
+                *ret_ui_path = s->state == S_READY && s->ui_port > 0 ? s->ui_path : NULL;
+        return state_names[s->state];
+}
+
+void session_touch(struct sparkd *d, const char *id) {
+        struct session *s = session_find(d, id);
+        if (s)
+                session_changed(s);
+}
+

@@ -111,6 +111,16 @@ unsigned long session_list_serial(struct sparkd *d);
  * 4.0).  Returns 0, or -ENOENT when no ready session has a UI. */
 int session_ui_target(struct sparkd *d, const char *id, int *ret_port, const char **ret_token);
 
+/* For progress.c: the state of kernel id's session ("starting", "ready",
+ * ...), or NULL when it has none; when ready, *ret_app_id gets its Spark
+ * application id (NULL when unknown) and *ret_ui_path its public UI path
+ * (each out-parameter may be NULL; borrowed until the session changes). */
+const char *session_progress_info(struct sparkd *d, const char *id, const char **ret_app_id,
+                                  const char **ret_ui_path);
+
+/* Bumps the version of kernel id's session (its jobs_running changed). */
+void session_touch(struct sparkd *d, const char *id);
+
 /* "Kernel busy or a Spark job running" changed for the ready session of
  * kernel id (progress.c calls it; idle release follows it). */
 void session_note_activity(struct sparkd *d, const char *id, bool active);
