@@ -74,6 +74,8 @@ static const char usage_text[] =
         "      --version              print the version and exit\n"
         "  -h, --help                 print this help and exit\n"
         "\n"
+        "Environment: SPARKD_PROGRESS=0 turns live job progress off (no polls of Spark's\n"
+        "status API while cells run).\n"
         "Signals: SIGHUP reloads the configurations; SIGTERM and SIGINT finish the requests\n"
         "in flight, remove the socket and exit 0.  See sparkd(8).\n";
 
