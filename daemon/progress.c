@@ -52,7 +52,9 @@ struct psess {
         unsigned long version;
         int running;
         bool active, polling, final, warned;
+        bool ready;       /* the session was ready at the last change */
         unsigned ticks;
+        double polled_at; /* when the last tick began: running jobs' durations count to it */
         ev_timer tick;
         /* the tick's remaining work */
         json_int_t todo[PROGRESS_TODO];
@@ -94,6 +96,22 @@ int progress_init(struct sparkd *d) {
         if (d->progress->disabled)
                 log_info("live job progress is off (SPARKD_PROGRESS=%s)", env);
         return 0;
+}
+
+static void psess_stop(struct psess *p);
+
+/* Unlinks and frees p. */
+static void psess_free(struct psess *p) {
+        for (struct psess **pp = &p->d->progress->list; *pp; pp = &(*pp)->next)
+                if (*pp == p) {
+                        *pp = p->next;
+                        break;
+                }
+        psess_stop(p);
+        json_decref(p->jobs);
+        json_decref(p->executors);
+        free(p->answer);
+        free(p);
 }
 
 static struct psess *psess_find(struct sparkd *d, const char *id) {
@@ -248,7 +266,7 @@ static json_t *psess_answer(const struct psess *p, const char *state) {
                 qsort(all, n, sizeof *all, job_cmp);
         json_t *jobs = json_array();
         json_int_t running = 0, done = 0, total = 0;
-        double now = wall_now();
+        double now = p->polled_at; /* not the clock: publishing again changes nothing */
         for (i = 0; i < n && jobs; i++) {
                 json_array_append_new(jobs, job_view(p, all[i], now));
                 if (strcmp(json_string_value(json_object_get(all[i], "status")), "running"))
@@ -377,6 +395,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         }
         d->progress->polls++;
         p->ticks++;
+        p->polled_at = wall_now();
         p->final = !p->busy && p->running == 0;
         p->want_executors = !p->executors || p->final || p->ticks % PROGRESS_EXECUTORS_EVERY == 1;
         p->ntodo = 0;
@@ -624,7 +643,10 @@ static void req_start(struct psess *p, enum rkind kind, json_int_t job_id) {
 }
 
 void progress_kernel_status(struct sparkd *d, const char *kernel_id, bool busy, const char *msg_id) {
-        struct psess *p = psess_get(d, kernel_id);
+        const char *state = session_progress_info(d, kernel_id, NULL, NULL);
+        bool ready = state && !strcmp(state, "ready");
+        struct psess *p = ready || (state && !strcmp(state, "starting")) ? psess_get(d, kernel_id)
+                                                                         : psess_find(d, kernel_id);
         if (!p || !msg_id)
                 return;
         double now = wall_now();
@@ -640,8 +662,6 @@ void progress_kernel_status(struct sparkd *d, const char *kernel_id, bool busy, 
                                 p->wins[i].end = now;
                 p->busy = false;
         }
-        const char *state = session_progress_info(d, kernel_id, NULL, NULL);
-        bool ready = state && !strcmp(state, "ready");
         psess_notify(p, ready);
         if (ready && busy)
                 psess_schedule(p, 0.);
@@ -656,12 +676,19 @@ void progress_session_changed(struct sparkd *d, const char *kernel_id) {
         if (!ready) {
                 psess_stop(p);
                 psess_clear(p);
-                p->active = false;
-        } else {
-                psess_notify(p, true);
-                if (p->busy || p->running > 0)
-                        psess_schedule(p, 0.);
+                p->active = p->ready = false;
+                publish(p); /* jobs: [] for the long polls */
+                if (!state || (strcmp(state, "starting") && strcmp(state, "stopping")))
+                        psess_free(p); /* stopped, failed, gone: a restart begins anew */
+                return;
         }
+        if (!p->ready && p->nwin == 0)
+                p->busy = true; /* a lazy start: ready inside the user's running cell, whose busy came
+                                 * before the daemon followed this kernel; its idle ends it */
+        p->ready = true;
+        psess_notify(p, true);
+        if (p->busy || p->running > 0)
+                psess_schedule(p, 0.);
         publish(p);
 }
 
@@ -700,15 +727,8 @@ json_t *progress_health(struct sparkd *d) {
 void progress_free_all(struct sparkd *d) {
         if (!d->progress)
                 return;
-        while (d->progress->list) {
-                struct psess *p = d->progress->list;
-                d->progress->list = p->next;
-                psess_stop(p);
-                json_decref(p->jobs);
-                json_decref(p->executors);
-                free(p->answer);
-                free(p);
-        }
+        while (d->progress->list)
+                psess_free(d->progress->list);
         free(d->progress);
         d->progress = NULL;
 }
