@@ -31,10 +31,15 @@ import { IJob } from './types';
 /** The msg_id → cell entries kept (the daemon keeps 100 jobs). */
 const MAX_RUNS = 1000;
 
+/** How long the bars stay after the cell's work ended (their 100 % shows). */
+const HOLD_MS = 1500;
+
 /** What one cell's widget shows. */
 interface ICellJobs {
   jobs: IJob[];
   executing: boolean;
+  /** The work just ended: the bars stay a moment before folding. */
+  hold?: boolean;
 }
 
 /** The widget under one cell. */
@@ -63,9 +68,9 @@ export class CellJobsWidget extends Widget {
   }
 
   private _render(): void {
-    const { jobs, executing } = this._data;
+    const { jobs, executing, hold } = this._data;
     const t = this._trans;
-    const collapsed = cellCollapsed(jobs, executing);
+    const collapsed = cellCollapsed(jobs, executing) && !hold;
     const focused = this.node.contains(document.activeElement)
       ? (document.activeElement as HTMLElement).className
       : null;
@@ -203,6 +208,10 @@ export class CellJobsTracker {
     this._kernel?.anyMessage.disconnect(this._onMessage, this);
     this._kernel = null;
     this._stopTicker();
+    if (this._laterTimer !== null) {
+      clearTimeout(this._laterTimer);
+      this._laterTimer = null;
+    }
     for (const w of this._widgets.values()) {
       w.dispose();
     }
@@ -323,13 +332,33 @@ export class CellJobsTracker {
         }
         this._widgets.set(id, w);
       }
-      w.setJobs({ jobs, executing }, now, this._receivedAt);
+      // the bars stay HOLD_MS after the work ended, so their end shows
+      const active = executing || jobs.some(isRunning);
+      if (active) {
+        this._activeAt.set(id, now);
+      }
+      const since = now - (this._activeAt.get(id) ?? -Infinity);
+      const hold = !active && since < HOLD_MS;
+      if (hold) {
+        this._later(HOLD_MS - since);
+      }
+      w.setJobs({ jobs, executing, hold }, now, this._receivedAt);
       running = running || jobs.some(isRunning);
     }
     if (running) {
       this._startTicker();
     } else {
       this._stopTicker();
+    }
+  }
+
+  /** One render after ms (the end of a hold). */
+  private _later(ms: number): void {
+    if (this._laterTimer === null) {
+      this._laterTimer = setTimeout(() => {
+        this._laterTimer = null;
+        this._render();
+      }, ms + 20);
     }
   }
 
@@ -355,6 +384,8 @@ export class CellJobsTracker {
   private _shown = new Map<string, IJob[]>();
   private _widgets = new Map<string, CellJobsWidget>();
   private _ticker: ReturnType<typeof setInterval> | null = null;
+  private _laterTimer: ReturnType<typeof setTimeout> | null = null;
+  private _activeAt = new Map<string, number>();
   private _disposed = false;
 }
 

@@ -2,7 +2,7 @@
  * Follows one kernel's session with long polls, so the toolbar shows what
  * the daemon knows without busy polling:
  *
- *   GET api/sessions/KERNEL?wait=25&version=N   while the kernel has a session
+ *   GET api/sessions/KERNEL[?wait=25&version=N] while the kernel has a session
  *   GET api/sessions[?wait=25&version=N]        while it has none (404), to
  *                                               learn when one appears
  *
@@ -122,8 +122,11 @@ export class SessionFollower {
       try {
         if (perKernel) {
           const asked = this._version;
+          // the first ask (no version yet) is answered at once
           const s = await o.get<ISession>(
-            `api/sessions/${kid}?wait=${wait}&version=${asked}`,
+            asked < 0
+              ? `api/sessions/${kid}`
+              : `api/sessions/${kid}?wait=${wait}&version=${asked}`,
             signal
           );
           if (this._stopped) {
@@ -263,8 +266,11 @@ export class ProgressFollower {
       let changed = true;
       try {
         const asked = this._version;
+        // the first ask (no version yet) is answered at once
         const p = await o.get<IProgress>(
-          `api/sessions/${kid}/progress?wait=${wait}&version=${asked}`,
+          asked < 0
+            ? `api/sessions/${kid}/progress`
+            : `api/sessions/${kid}/progress?wait=${wait}&version=${asked}`,
           signal
         );
         if (signal.aborted) {

@@ -125,6 +125,22 @@ describe('CellJobsWidget', () => {
     ).toContain('boom');
   });
 
+  it('held a moment after the work ended: the bars at 100 %, then folded', () => {
+    const w = widget();
+    const done = [
+      job({ id: 1, status: 'succeeded', tasks: { total: 4, done: 4 } })
+    ];
+    w.setJobs({ jobs: done, executing: false, hold: true }, T0, T0);
+    expect(w.hasClass('jp-mod-collapsed')).toBe(false);
+    expect(
+      w.node
+        .querySelector('[role="progressbar"]')!
+        .getAttribute('aria-valuenow')
+    ).toBe('100');
+    w.setJobs({ jobs: done, executing: false, hold: false }, T0, T0);
+    expect(w.hasClass('jp-mod-collapsed')).toBe(true);
+  });
+
   it('no link without a ui_path', () => {
     const w = widget();
     w.setJobs({ jobs: [job({ ui_path: null })], executing: true }, T0, T0);

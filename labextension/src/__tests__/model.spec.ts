@@ -171,15 +171,15 @@ describe('SparkModel', () => {
     const { model, kernel, c } = track(make());
     await model.initialize();
     await settle();
-    expect(c.polls).toEqual([`api/sessions/${KID}?wait=25&version=-1`]);
+    expect(c.polls).toEqual([`api/sessions/${KID}`]);
     kernel.kernelId = KID2;
     kernel.kernelChanged.emit(undefined);
     await settle();
-    expect(c.polls[1]).toBe(`api/sessions/${KID2}?wait=25&version=-1`);
+    expect(c.polls[1]).toBe(`api/sessions/${KID2}`);
     expect(model.state.kind).toBe('loading');
     kernel.statusChanged.emit('restarting');
     await settle();
-    expect(c.polls[2]).toBe(`api/sessions/${KID2}?wait=25&version=-1`);
+    expect(c.polls[2]).toBe(`api/sessions/${KID2}`);
     kernel.kernelId = null;
     kernel.kernelChanged.emit(undefined);
     await settle();
@@ -262,9 +262,7 @@ describe('SparkModel', () => {
       now: 0
     });
     await Promise.resolve();
-    expect(progressPolls()).toEqual([
-      `api/sessions/${KID}/progress?wait=30&version=-1`
-    ]);
+    expect(progressPolls()).toEqual([`api/sessions/${KID}/progress`]);
     // a new version of the same ready session: the same follower
     model.dispatch({
       type: 'session',
