@@ -113,13 +113,18 @@ def timed_job(d, k, n, watch):
 
 def idle_wakeups(daemons, seconds):
     """Wakeups/s of each daemon over the same idle seconds, and the on daemon's progress polls meanwhile."""
-    h = Http(daemons[0].sock)
-    p0 = h.request("GET", "/api/health")[1]["progress"]
+    def health():
+        h = Http(daemons[0].sock)
+        p = h.request("GET", "/api/health")[1]["progress"]
+        h.close()
+        time.sleep(0.5)  # the connection's close is handled before the window
+        return p
+
+    p0 = health()
     v0 = [voluntary(d.proc.pid) for d in daemons]
     time.sleep(seconds)
     v1 = [voluntary(d.proc.pid) for d in daemons]
-    p1 = h.request("GET", "/api/health")[1]["progress"]
-    h.close()
+    p1 = health()
     return {"wakeups_per_s": [(b - a) / seconds for a, b in zip(v0, v1)],
             "polls": p1["polls"] - p0["polls"], "requests": p1["requests"] - p0["requests"]}
 

@@ -501,6 +501,16 @@ static void req_done(struct psess *p) {
                 tick_next(p);
                 return;
         }
+        if (kind == R_JOB && h.status == 404) { /* Spark dropped it (spark.ui.retainedJobs): no longer running */
+                char key[32];
+                snprintf(key, sizeof key, "%lld", (long long)p->job_id);
+                json_t *job = json_object_get(p->jobs, key);
+                if (job && !strcmp(json_string_value(json_object_get(job, "status")), "running"))
+                        json_object_set_new(job, "status", json_string("unknown"));
+                req_close(p);
+                tick_next(p);
+                return;
+        }
         if (h.status != 200) {
                 char why[64];
                 snprintf(why, sizeof why, "HTTP status %d", h.status);

@@ -63,7 +63,7 @@ int progress_http_parse(const char *buf, size_t len, struct progress_http *ret);
 int progress_parse_time(const char *s, double *ret);
 
 /* One of Spark's JobData objects → a compact job (a new object):
- * {"id", "name", "status" (running|succeeded|failed|unknown), "cell_id",
+ * {"id", "name" (its first line), "status" (running|succeeded|failed|unknown), "cell_id",
  * "msg_id" (from the job's tags, or null), "tasks": {total, done, active,
  * failed, skipped}, "stages": {the same}, "submitted_at", "completed_at"
  * (epoch seconds or null), "stage_ids": [...]}.  Returns 0; -EPROTO when

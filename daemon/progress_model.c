@@ -204,7 +204,7 @@ int progress_job_from_spark(json_t *v, json_t **ret) {
         }
         char name[161];
         const char *nm = json_string_value(json_object_get(v, "name")) ?: "";
-        size_t nn = utf8_sanitize(nm, strlen(nm), name, sizeof name);
+        size_t nn = utf8_sanitize(nm, strcspn(nm, "\n"), name, sizeof name); /* Connect's holds its plan */
         json_t *tags = json_object_get(v, "jobTags");
         json_t *cell = tag_value(tags, "sparkd-cell-"), *msg = tag_value(tags, "sparkd-msg-");
         json_t *o = json_pack("{s:O, s:s%, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I},"

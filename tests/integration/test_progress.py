@@ -1,16 +1,14 @@
 """Live Spark job progress (GET /api/sessions/KERNEL/progress): the real
 daemon polls the real Spark REST API of a real PySpark session in a real
 ipykernel, and attributes jobs to the cells that started them."""
-import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
 from kernels import wait_until
-from test_sessions import env, start, wait_state  # noqa: F401 (env is a fixture)
+from test_sessions import env, start, wait_state  # noqa: F401,F811 (env is a fixture)
 
 pytestmark = pytest.mark.jvm
 
@@ -74,18 +72,15 @@ spark.sparkContext.parallelize(range(2), 2).map(boom).collect()
 
 
 def test_jobs_stages_cells_failures_and_no_idle_polling(env):
+    """One session, started by the lazy `spark` of a new kernel in the first
+    cell, which then runs a job: the cell that started Spark is followed too."""
     k = env.kernel()
     r = env.get(f"/api/sessions/{k.id}/progress")
     assert r.status == 404 and r.json()["error"]["code"] == "session_not_found"
-    start(env, k.id)
-    s = wait_state(env, k.id)
-    assert s["state"] == "ready", s
-    assert s["jobs_running"] == 0
-    base = env.get(f"/api/sessions/{k.id}/progress").json()
-    assert base["state"] == "ready" and base["jobs"] == []
 
     # a two-stage job: running, then succeeded, done counts only grow
     mid = execute(k, SLOW_JOB, cell_id="cell-A")
+    assert wait_until(lambda: env.get(f"/api/sessions/{k.id}/progress").status == 200, 60)
     saw_running = []
 
     def finished(a):
@@ -94,8 +89,9 @@ def test_jobs_stages_cells_failures_and_no_idle_polling(env):
             saw_running.append(env.get(f"/api/sessions/{k.id}").json()["jobs_running"])
         return j is not None and j["status"] != "running" and not a["polling"]
 
-    seen = follow(env, k.id, finished, base["version"])
+    seen = follow(env, k.id, finished)
     assert reply_of(k, mid)["status"] == "ok"
+    assert wait_state(env, k.id, ("ready",))["jobs_running"] == 0
     states = [job_of(a, mid) for a in seen if job_of(a, mid)]
     assert [j["status"] for j in states][0] == "running"
     assert states[-1]["status"] == "succeeded"

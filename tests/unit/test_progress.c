@@ -123,14 +123,14 @@ static void test_jobs(void **state) {
         assert_true(json_is_null(json_object_get(j, "completed_at")));
         json_decref(jobs);
         /* one job (jobs/<id>), Connect's wrapped tags, an unknown status */
-        const char *one = "{\"jobId\": 0, \"status\": \"WEIRD\", \"jobTags\":"
-                          " [\"SparkConnect_OperationTag_User_u_Session_s_Tag_sparkd-cell-abc\", 5]}";
+        const char *one = "{\"jobId\": 0, \"status\": \"WEIRD\", \"name\": \"Spark Connect - x\\nplan {\", \"jobTags\":"
+                          " [\"SparkConnect_SessionTag_User__Session_f343b459-c6bc_Tag_sparkd-cell-abc\", 5]}";
         assert_int_equal(progress_parse_jobs(one, strlen(one), &jobs), 0);
         j = json_array_get(jobs, 0);
         assert_string_equal(json_string_value(json_object_get(j, "status")), "unknown");
         assert_string_equal(json_string_value(json_object_get(j, "cell_id")), "abc");
         assert_true(json_is_null(json_object_get(j, "msg_id")));
-        assert_string_equal(json_string_value(json_object_get(j, "name")), "");
+        assert_string_equal(json_string_value(json_object_get(j, "name")), "Spark Connect - x");
         json_decref(jobs);
 }
 
