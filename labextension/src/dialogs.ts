@@ -36,7 +36,11 @@ let fieldCounter = 0;
 /** The range or choices of a spec, for the field's description. */
 function rangeText(spec: IOverridableSpec, trans: TranslationBundle): string {
   const has = (v: unknown) => v !== undefined && v !== null;
-  if (spec.type === 'int' || spec.type === 'memory') {
+  if (
+    spec.type === 'int' ||
+    spec.type === 'memory' ||
+    spec.type === 'duration'
+  ) {
     if (has(spec.min) && has(spec.max)) {
       return trans.__('from %1 to %2', spec.min, spec.max);
     }
@@ -183,6 +187,9 @@ export class OverridesForm
         if (spec.type === 'memory') {
           inp.placeholder = trans.__('e.g. 2g');
           inp.spellcheck = false;
+        } else if (spec.type === 'duration') {
+          inp.placeholder = trans.__('e.g. 30m, 2h, 1h30m');
+          inp.spellcheck = false;
         } else if (spec.max_length !== undefined) {
           inp.maxLength = spec.max_length;
         }
@@ -268,7 +275,12 @@ export async function configureDialog(
   const baselines: Record<string, OverrideValue | undefined> = {};
   let texts: Record<string, string> = {};
   for (const k of keys) {
-    baselines[k] = baselineValue(specs[k], doc.conf, k);
+    baselines[k] =
+      specs[k].type === 'duration' && specs[k].default === undefined
+        ? typeof doc[k] === 'string'
+          ? (doc[k] as string)
+          : undefined
+        : baselineValue(specs[k], doc.conf, k);
     texts[k] = toInputText(model.overrides[k] ?? baselines[k]);
   }
   let errors: Record<string, string> = {};

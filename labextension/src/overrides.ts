@@ -42,6 +42,31 @@ export function parseMemory(s: string): number | null {
   return Number(m[1]) * UNITS[unit];
 }
 
+/** The longest duration the daemon accepts: 168h (a week). */
+const DURATION_MAX = 7 * 24 * 3600;
+
+/**
+ * Seconds in a duration as the daemon reads `idle_stop`: one to three
+ * NUMBER UNIT parts, units h, m, s each at most once and in that order
+ * ("90s", "30m", "1h30m"); "off" or "0" for never (0).  null when s is not
+ * one, or is longer than 168h.
+ */
+export function parseDuration(s: string): number | null {
+  if (s === 'off' || s === '0') {
+    return 0;
+  }
+  if (s.length === 0 || s.length > 32) {
+    return null;
+  }
+  const m = /^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$/.exec(s);
+  if (!m || (!m[1] && !m[2] && !m[3])) {
+    return null;
+  }
+  const n = (x: string | undefined) => (x ? Number(x) : 0);
+  const total = n(m[1]) * 3600 + n(m[2]) * 60 + n(m[3]);
+  return total > DURATION_MAX ? null : total;
+}
+
 /** The value to put in the dialog's input for v. */
 export function toInputText(v: OverrideValue | undefined): string {
   return v === undefined ? '' : String(v);
@@ -71,6 +96,7 @@ export function parseInput(
         : { value: c };
     }
     case 'memory':
+    case 'duration':
       return { value: t };
     default:
       return { value: text };
@@ -125,6 +151,26 @@ export function checkValue(
       return (spec.choices ?? []).some(c => c === v)
         ? null
         : trans('%1 is not one of the choices', v);
+    case 'duration': {
+      const secs = typeof v === 'string' ? parseDuration(v) : null;
+      if (secs === null) {
+        return trans('%1 is not a duration such as 90s, 30m, 2h or 1h30m', v);
+      }
+      const lo = typeof spec.min === 'string' ? parseDuration(spec.min) : null;
+      const hi = typeof spec.max === 'string' ? parseDuration(spec.max) : null;
+      if (secs === 0) {
+        return hi !== null
+          ? trans('off is not allowed: at most %1', spec.max)
+          : null;
+      }
+      if (lo !== null && secs < lo) {
+        return trans('%1 is below the minimum %2', v, spec.min);
+      }
+      if (hi !== null && secs > hi) {
+        return trans('%1 is above the maximum %2', v, spec.max);
+      }
+      return null;
+    }
   }
   return trans('unknown type');
 }
@@ -140,6 +186,9 @@ export function baselineValue(
 ): OverrideValue | undefined {
   if (spec.default !== undefined) {
     return spec.default;
+  }
+  if (spec.type === 'duration') {
+    return undefined; // idle_stop is beside conf: see the dialog
   }
   const v = conf ? conf[key] : undefined;
   return typeof v === 'string' ||

@@ -406,7 +406,9 @@ export function chipTooltip(
       return trans('Start a kernel to use Spark.');
     case 'not_started':
       return state.notice
-        ? trans('Start Spark again with Start; the kernel kept running.')
+        ? trans(
+            'The kernel kept running: Spark starts again with Start, or when a cell uses spark.'
+          )
         : trans('Spark is not running in this kernel.');
     case 'starting':
       return trans(

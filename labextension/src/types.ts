@@ -11,7 +11,7 @@ export type Overrides = Record<string, OverrideValue>;
 
 /** One entry of a configuration's `overridable` mapping. */
 export interface IOverridableSpec {
-  type: 'int' | 'memory' | 'string' | 'choice';
+  type: 'int' | 'memory' | 'string' | 'choice' | 'duration';
   min?: number | string;
   max?: number | string;
   max_length?: number;

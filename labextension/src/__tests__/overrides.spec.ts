@@ -4,6 +4,7 @@ import {
   collectOverrides,
   keyOfMessage,
   parseInput,
+  parseDuration,
   parseMemory,
   toInputText
 } from '../overrides';
@@ -179,5 +180,46 @@ describe('keyOfMessage', () => {
       keyOfMessage(keys, 'spark.driver.memory: 64g is above the maximum 8g')
     ).toBe('spark.driver.memory');
     expect(keyOfMessage(keys, 'overrides must be an object')).toBeNull();
+  });
+});
+
+describe('durations (idle_stop, the daemon rules)', () => {
+  it('parses h, m, s parts in order, off and 0 as never', () => {
+    expect(parseDuration('90s')).toBe(90);
+    expect(parseDuration('30m')).toBe(1800);
+    expect(parseDuration('2h')).toBe(7200);
+    expect(parseDuration('1h30m')).toBe(5400);
+    expect(parseDuration('1h30m15s')).toBe(5415);
+    expect(parseDuration('off')).toBe(0);
+    expect(parseDuration('0')).toBe(0);
+    expect(parseDuration('168h')).toBe(168 * 3600);
+  });
+  it('refuses what the daemon refuses', () => {
+    for (const bad of [
+      '',
+      '30',
+      '30d',
+      '30m1h',
+      '1h 30m',
+      '1h1h',
+      '169h',
+      'm',
+      'OFF',
+      '-5m'
+    ]) {
+      expect(parseDuration(bad)).toBeNull();
+    }
+  });
+  it('checks bounds; off only without a max', () => {
+    const spec: IOverridableSpec = { type: 'duration', min: '5m', max: '8h' };
+    expect(checkValue(spec, '30m')).toBeNull();
+    expect(checkValue(spec, '1m')).toBe('1m is below the minimum 5m');
+    expect(checkValue(spec, '9h')).toBe('9h is above the maximum 8h');
+    expect(checkValue(spec, 'off')).toBe('off is not allowed: at most 8h');
+    expect(checkValue({ type: 'duration', min: '5m' }, 'off')).toBeNull();
+    expect(checkValue(spec, '30')).toBe(
+      '30 is not a duration such as 90s, 30m, 2h or 1h30m'
+    );
+    expect(parseInput(spec, ' 2h ')).toEqual({ value: '2h' });
   });
 });
