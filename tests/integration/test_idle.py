@@ -4,9 +4,18 @@ released, the kernel kept, `spark` lazy again — and ends `stopped` with
 reason "idle"; a running job is activity.  Users may choose their own
 idle_stop within the configuration's bounds.  Real daemon, real ipykernel,
 real PySpark; the configuration's durations are seconds so that the test
-waits seconds."""
+waits seconds.  A running job also counts as activity of the Jupyter server
+(start_spark's server extension, in a real jupyter_server), so that
+JupyterHub's culler never culls a server in the middle of a job."""
+import datetime
+import json
+import os
 import shutil
-import time
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
 
 import pytest
 
@@ -23,6 +32,59 @@ overridable:
   idle_stop: {type: duration, min: 2s, max: 1h, description: Stop Spark when idle}
 """
 KERNEL = "00000000-0000-4000-8000-000000000014"
+
+
+class JupyterServer:
+    """A real jupyter_server with the start_spark server extension of this
+    tree (enabled by the shipped config file), following the daemon at
+    sock."""
+
+    def __init__(self, base, sock):
+        conf = base / "jupyter-config" / "jupyter_server_config.d"
+        conf.mkdir(parents=True)
+        shutil.copy(ROOT / "labextension" / "jupyter-config" / "server-config" / "start_spark.json", conf)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.token = os.urandom(8).hex()
+        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(conf.parent), JUPYTER_RUNTIME_DIR=str(base / "jupyter-rt"),
+                   JUPYTER_TOKEN=self.token, SPARKD_SOCKET=sock, PYTHONPATH=str(ROOT / "labextension"))
+        self.log_path = base / "jupyter.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={base}", "--debug"]
+            + (["--allow-root"] if os.getuid() == 0 else []),
+            stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT, env=env)
+
+    def last_activity(self):
+        """/api/status's last_activity (a request that is not activity itself)."""
+        req = urllib.request.Request(self.url + "/api/status", headers={"Authorization": "token " + self.token})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return datetime.datetime.fromisoformat(json.loads(r.read())["last_activity"])
+
+    def wait_ready(self, timeout=90):
+        def up():
+            assert self.proc.poll() is None, self.log()
+            try:
+                return self.last_activity()
+            except OSError:
+                return None
+        assert wait_until(up, timeout, 0.2), self.log()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        """SIGTERM: the server stops its extensions (ours cancels its long poll) and exits."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("the Jupyter server did not stop on SIGTERM:\n" + self.log()[-6000:])
 
 
 @pytest.fixture
@@ -67,7 +129,18 @@ def test_configs_show_idle_stop_and_overrides_are_bounded(env):
 
 
 @pytest.mark.jvm
-def test_idle_session_stops_after_its_timeout_but_not_during_a_job(env):
+def test_idle_session_stops_after_its_timeout_but_not_during_a_job(env, tmp_path):
+    server = JupyterServer(tmp_path, env.sock)  # starts meanwhile
+    try:
+        check_idle_release(env, server)
+    finally:
+        server.stop()
+    log = server.log()
+    assert "start_spark | extension was successfully loaded" in log, log
+    assert "Traceback" not in log and "Task was destroyed" not in log and "cannot follow sparkd" not in log, log
+
+
+def check_idle_release(env, server):
     k = env.kernel()
     # a user's own idle_stop within the bounds: 5 s instead of the configuration's 4 s
     r = env.post("/api/sessions", {"config": "idle", "kernel_id": k.id, "overrides": {"idle_stop": "5s"}})
@@ -78,18 +151,23 @@ def test_idle_session_stops_after_its_timeout_but_not_during_a_job(env):
     # idle_stop is the daemon's setting, not a Spark property
     assert k.run("print(spark.sparkContext.getConf().get('idle_stop', 'absent'))")[1].strip() == "absent"
 
+    server.wait_ready()
+    before = server.last_activity()
+
     # a cell with a job longer than idle_stop: activity, so Spark stays
     msg_id = k.submit("print(spark.sparkContext.parallelize([1], 1)"
-                      ".map(lambda x: __import__('time').sleep(8) or x).sum())")
-    busy = wait_until(lambda: env.get(f"/api/sessions/{k.id}").json()["idle_deadline"] is None, 10)
-    assert busy, env.get(f"/api/sessions/{k.id}").json()
-    time.sleep(6)  # longer than idle_stop, shorter than the job
-    s = env.get(f"/api/sessions/{k.id}").json()
-    assert s["state"] == "ready" and s["idle_deadline"] is None, s
+                      ".map(lambda x: __import__('time').sleep(12) or x).sum())")
+    session = lambda: env.get(f"/api/sessions/{k.id}").json()  # noqa: E731
+    assert wait_until(lambda: session()["idle_deadline"] is None, 10), session()
+    assert wait_until(lambda: session()["jobs_running"] == 1, 11), session()
+    # ... and of the Jupyter server, for JupyterHub's culler
+    assert wait_until(lambda: server.last_activity() > before, 10), server.log()
     reply = k.client.get_shell_msg(timeout=60)
     while reply["parent_header"].get("msg_id") != msg_id:
         reply = k.client.get_shell_msg(timeout=60)
     assert reply["content"]["status"] == "ok", reply["content"]
+    s = session()  # the job outlasted idle_stop: had it not counted, Spark would be stopping by now
+    assert s["state"] == "ready", s
 
     # idle again: Spark stops
     s = wait_state(env, k.id, ("stopped", "failed"), timeout=60)
