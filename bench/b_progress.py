@@ -104,6 +104,8 @@ def timed_job(d, k, n, watch):
             break
     wall = time.monotonic() - t0
     cpu = cpu_s(pid) - c0
+    h.close()  # (a connection silent for the daemon's idle timeout is closed: a new one)
+    h = Http(d.sock, timeout=60)
     _, health1 = h.request("GET", "/api/health")
     h.close()
     reqs = health1["progress"]["requests"] - health0["progress"]["requests"]
@@ -190,7 +192,7 @@ def rows(res):
          res["duration_on"]["p90"], "", ""),
         ("job duration, progress off (s)", res["duration_off"]["runs"], res["duration_off"]["p50"],
          res["duration_off"]["p90"], "", ""),
-        ("difference on vs off (%)", res["pairs"], f"{d:+.2f}", "", "<= 2 %", "met" if abs(d) <= 2 else "missed"),
+        ("difference on vs off (%)", res["pairs"], f"{d:+.2f}", "", "<= +2 %", "met" if d <= 2 else "missed"),
         ("daemon CPU while the job runs (% of a core)", cpu["runs"], cpu["p50"], cpu["p90"], "<= 1 %",
          "met" if cpu["p90"] is not None and cpu["p90"] <= 1 else "missed"),
         ("... the same, progress off", s("cpu_pct", off)["runs"], s("cpu_pct", off)["p50"], s("cpu_pct", off)["p90"],
