@@ -199,6 +199,29 @@ export class CellJobsTracker {
     _panel.disposed.connect(() => this.dispose());
   }
 
+  /**
+   * The text a user may keep in the notebook for a cell's jobs: the
+   * summary line, then one line per job (and its error); null when the
+   * cell shows none.
+   */
+  summaryText(cellId: string): string | null {
+    const jobs = this._shown.get(cellId);
+    if (!jobs || jobs.length === 0) {
+      return null;
+    }
+    const now = Date.now();
+    const t = this._trans;
+    const lines = [summaryLine(jobs, now, this._receivedAt, t)];
+    for (const j of jobs) {
+      lines.push(`  ${jobLine(j, now, this._receivedAt, t)} · ${j.status}`);
+      const err = jobError(j, t);
+      if (err) {
+        lines.push(`    ${err}`);
+      }
+    }
+    return lines.join('\n') + '\n';
+  }
+
   dispose(): void {
     if (this._disposed) {
       return;

@@ -19,6 +19,7 @@ import {
   IToolbarWidgetRegistry,
   MainAreaWidget
 } from '@jupyterlab/apputils';
+import type { ICodeCellModel } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -44,6 +45,7 @@ export namespace CommandIDs {
   export const openUI = 'start-spark:open-ui';
   export const openUITab = 'start-spark:open-ui-tab';
   export const configure = 'start-spark:configure';
+  export const keepSummary = 'start-spark:keep-job-summary';
 }
 
 /** The panel's kernel, as the model needs it. */
@@ -102,6 +104,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const config = { defaultConfig: '', showToolbar: true };
     const toolbars = new Set<SparkToolbar>();
     const models = new Map<NotebookPanel, SparkModel>();
+    const trackers = new Map<NotebookPanel, CellJobsTracker>();
     const isLab = labShell !== null;
 
     const current = (): SparkModel | undefined => {
@@ -178,9 +181,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       });
       // the Spark jobs under the cells that started them
-      new CellJobsTracker(panel, m, t);
+      trackers.set(panel, new CellJobsTracker(panel, m, t));
       panel.disposed.connect(() => {
         models.delete(panel);
+        trackers.delete(panel);
         m.dispose();
       });
       void panel.context.ready.then(() => m.initialize());
@@ -237,6 +241,39 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return m ? configureDialog(m, trans) : undefined;
       }
     });
+    /** The active cell's job summary (text), with its cell. */
+    const activeSummary = () => {
+      const panel = tracker.currentWidget;
+      const cell = panel?.content.activeCell;
+      if (!panel || !cell || cell.model.type !== 'code') {
+        return null;
+      }
+      const text = trackers.get(panel)?.summaryText(cell.model.id) ?? null;
+      return text ? { cell, text } : null;
+    };
+    app.commands.addCommand(CommandIDs.keepSummary, {
+      label: trans.__('Keep Spark Job Summary in the Notebook'),
+      caption: trans.__(
+        'Add the Spark jobs of the active cell to its outputs, saved with the notebook'
+      ),
+      isEnabled: () => activeSummary() !== null,
+      isVisible: () => activeSummary() !== null,
+      execute: () => {
+        const s = activeSummary();
+        if (s) {
+          (s.cell.model as ICodeCellModel).outputs.add({
+            output_type: 'stream',
+            name: 'stdout',
+            text: s.text
+          });
+        }
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.keepSummary,
+      selector: '.jp-CodeCell',
+      rank: 60
+    });
     if (palette) {
       const category = trans.__('Spark');
       for (const command of [
@@ -244,7 +281,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.stop,
         CommandIDs.openUI,
         CommandIDs.openUITab,
-        CommandIDs.configure
+        CommandIDs.configure,
+        CommandIDs.keepSummary
       ]) {
         palette.addItem({ command, category });
       }

@@ -1,6 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
-import { CellJobsWidget } from '../cells';
+import { CellJobsTracker, CellJobsWidget } from '../cells';
 import { IJob } from '../types';
 
 const T0 = 1_700_000_000_000;
@@ -145,5 +145,123 @@ describe('CellJobsWidget', () => {
     const w = widget();
     w.setJobs({ jobs: [job({ ui_path: null })], executing: true }, T0, T0);
     expect(w.node.querySelector('a')).toBeNull();
+  });
+});
+
+describe('CellJobsTracker', () => {
+  // a notebook panel, its kernel and its model, as far as the tracker sees
+  function setup() {
+    const { Signal } = jest.requireActual('@lumino/signaling');
+    const { Panel } = jest.requireActual('@lumino/widgets');
+    const anyMessage = new Signal({});
+    const kernelChanged = new Signal({});
+    const disposed = new Signal({});
+    const progressChanged = new Signal({});
+    const cells = ['cell-a', 'cell-b'].map(id => {
+      const cell = new Panel();
+      const input = new Widget();
+      input.addClass('jp-Cell-inputWrapper');
+      const output = new Widget();
+      output.addClass('jp-Cell-outputWrapper');
+      cell.addWidget(input);
+      cell.addWidget(output);
+      Widget.attach(cell, document.body);
+      return Object.assign(cell, { model: { type: 'code', id } });
+    });
+    const panel = {
+      sessionContext: { kernelChanged, session: { kernel: { anyMessage } } },
+      content: { widgets: cells },
+      disposed
+    };
+    const model = {
+      progressChanged,
+      progress: null as unknown,
+      progressAt: T0,
+      client: { uiUrl: (p: string) => p }
+    };
+    const tracker = new CellJobsTracker(panel as never, model as never, plain);
+    const send = (msgId: string, cellId: string) =>
+      anyMessage.emit({
+        direction: 'send',
+        msg: {
+          channel: 'shell',
+          header: { msg_type: 'execute_request', msg_id: msgId },
+          metadata: { cellId },
+          parent_header: {}
+        }
+      });
+    const idle = (msgId: string) =>
+      anyMessage.emit({
+        direction: 'recv',
+        msg: {
+          channel: 'iopub',
+          header: { msg_type: 'status', msg_id: 'x' },
+          parent_header: { msg_id: msgId },
+          content: { execution_state: 'idle' }
+        }
+      });
+    const progress = (jobs: IJob[]) => {
+      model.progress = {
+        kernel_id: 'k',
+        version: 1,
+        state: 'ready',
+        jobs,
+        executors: null
+      };
+      progressChanged.emit(undefined);
+    };
+    return { tracker, cells, send, idle, progress };
+  }
+
+  afterEach(() => {
+    document.body.textContent = '';
+  });
+
+  it('puts each job under its cell, right under the input; a re-run clears it', () => {
+    const t = setup();
+    t.send('m1', 'cell-a');
+    t.progress([
+      job({ id: 1, cell_id: null, msg_id: 'm1' }),
+      job({ id: 2, cell_id: 'cell-b', msg_id: 'mb', status: 'succeeded' })
+    ]);
+    const a = t.cells[0].node;
+    const jobsA = a.querySelector('.jp-StartSpark-jobs')!;
+    expect(jobsA).not.toBeNull();
+    expect(jobsA.previousElementSibling!.classList).toContain(
+      'jp-Cell-inputWrapper'
+    );
+    expect(jobsA.querySelectorAll('.jp-StartSpark-job')).toHaveLength(1);
+    expect(jobsA.classList).not.toContain('jp-mod-collapsed');
+    // cell b did not run in this page: its jobs show folded
+    const jobsB = t.cells[1].node.querySelector('.jp-StartSpark-jobs')!;
+    expect(jobsB.classList).toContain('jp-mod-collapsed');
+    expect(t.tracker.summaryText('cell-b')).toBe(
+      '1 Spark job · 4.2 s\n  Job 2 · stage 0/2 · 37/100 tasks · 4.2 s · succeeded\n'
+    );
+    expect(t.tracker.summaryText('cell-x')).toBeNull();
+    // cell a runs again: its display goes until the new run has jobs
+    t.send('m2', 'cell-a');
+    expect(a.querySelector('.jp-StartSpark-jobs')).toBeNull();
+    t.tracker.dispose();
+  });
+
+  it('unfolded while the cell runs, folded 1.5 s after it is done', () => {
+    jest.useFakeTimers();
+    try {
+      const t = setup();
+      t.send('m1', 'cell-a');
+      t.progress([
+        job({ id: 1, cell_id: 'cell-a', msg_id: 'm1', status: 'succeeded' })
+      ]);
+      const w = () => t.cells[0].node.querySelector('.jp-StartSpark-jobs')!;
+      expect(w().classList).not.toContain('jp-mod-collapsed');
+      t.idle('m1');
+      expect(w().classList).not.toContain('jp-mod-collapsed');
+      jest.advanceTimersByTime(1600);
+      expect(w().classList).toContain('jp-mod-collapsed');
+      t.tracker.dispose();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
