@@ -3,7 +3,10 @@
  * A session moves starting → ready | failed, and ready → stopping →
  * stopped.  Starting renders the configuration (eagerly), sends one
  * execute_request to the kernel and follows it; stopping runs the stop
- * code in the kernel without restarting it.  Every change bumps a version;
+ * code in the kernel without restarting it; a ready session with an
+ * `idle_stop` stops so by itself after that long without a cell or a job
+ * running (session_note_activity), and puts the lazy `spark` back.  Every
+ * change bumps a version;
  * the daemon's `sessions_changed` hook (set by the API layer, which
  * answers its long polls) is called after each.
  *
