@@ -156,10 +156,10 @@ def check_idle_release(env, server):
 
     # a cell with a job longer than idle_stop: activity, so Spark stays
     msg_id = k.submit("print(spark.sparkContext.parallelize([1], 1)"
-                      ".map(lambda x: __import__('time').sleep(12) or x).sum())")
+                      ".map(lambda x: __import__('time').sleep(16) or x).sum())")
     session = lambda: env.get(f"/api/sessions/{k.id}").json()  # noqa: E731
     assert wait_until(lambda: session()["idle_deadline"] is None, 10), session()
-    assert wait_until(lambda: session()["jobs_running"] == 1, 11), session()
+    assert wait_until(lambda: session()["jobs_running"] == 1, 15), session()
     # ... and of the Jupyter server, for JupyterHub's culler
     assert wait_until(lambda: server.last_activity() > before, 10), server.log()
     reply = k.client.get_shell_msg(timeout=60)
