@@ -273,6 +273,7 @@ export class CellJobsTracker {
         hidden: new Set(shown.map(j => j.id))
       });
       this._executing.add(msgId);
+      this._frozen.delete(cellId);
       this._render();
       return;
     }
@@ -294,10 +295,15 @@ export class CellJobsTracker {
       this._jobs = p.jobs ?? [];
       this._receivedAt = this._model.progressAt;
     } else {
-      // Spark stopped: what ran is not running any more
-      this._jobs = this._jobs.map(j =>
-        isRunning(j) ? { ...j, status: 'unknown' } : j
-      );
+      // Spark stopped: the cells keep what they show (a job cut short as
+      // unknown) until they run again, also under a next session's jobs
+      for (const [cell, jobs] of this._shown) {
+        this._frozen.set(
+          cell,
+          jobs.map(j => (isRunning(j) ? { ...j, status: 'unknown' } : j))
+        );
+      }
+      this._jobs = [];
       this._executing.clear();
     }
     this._render();
@@ -331,6 +337,11 @@ export class CellJobsTracker {
       this._msgToCell,
       this._runs
     );
+    for (const [id, jobs] of this._frozen) {
+      if (!groups.has(id) && cells.has(id)) {
+        groups.set(id, jobs);
+      }
+    }
     const now = Date.now();
     let running = false;
     this._shown = groups;
@@ -405,6 +416,8 @@ export class CellJobsTracker {
   private _runs = new Map<string, ICellRun>();
   private _executing = new Set<string>();
   private _shown = new Map<string, IJob[]>();
+  /** What cells showed when Spark stopped (until they run again). */
+  private _frozen = new Map<string, IJob[]>();
   private _widgets = new Map<string, CellJobsWidget>();
   private _ticker: ReturnType<typeof setInterval> | null = null;
   private _laterTimer: ReturnType<typeof setTimeout> | null = null;

@@ -200,8 +200,8 @@ describe('CellJobsTracker', () => {
           content: { execution_state: 'idle' }
         }
       });
-    const progress = (jobs: IJob[]) => {
-      model.progress = {
+    const progress = (jobs: IJob[] | null) => {
+      model.progress = jobs && {
         kernel_id: 'k',
         version: 1,
         state: 'ready',
@@ -239,6 +239,14 @@ describe('CellJobsTracker', () => {
       '1 Spark job · 4.2 s\n  Job 2 · stage 0/2 · 37/100 tasks · 4.2 s · succeeded\n'
     );
     expect(t.tracker.summaryText('cell-x')).toBeNull();
+    // Spark stops, another session starts: the displays stay
+    t.progress(null);
+    t.progress([]);
+    expect(a.querySelector('.jp-StartSpark-jobs')).not.toBeNull();
+    expect(t.cells[1].node.querySelector('.jp-StartSpark-jobs')).not.toBeNull();
+    expect(a.querySelector('.jp-StartSpark-job')!.classList).toContain(
+      'jp-mod-unknown'
+    );
     // cell a runs again: its display goes until the new run has jobs
     t.send('m2', 'cell-a');
     expect(a.querySelector('.jp-StartSpark-jobs')).toBeNull();
