@@ -327,6 +327,7 @@ def test_a_failing_job_shows_its_error_line_and_the_chip_turns_amber(ctx):
     close_menu(page)
     expect(chip_of(page, "warn")).to_have_count(0)
     expect(chip_of(page, "ready")).to_be_visible()
+    ctx["failed_cell"] = cell
 
 
 def test_idle_stop_counts_down_and_says_why_spark_stopped(ctx):
@@ -350,6 +351,8 @@ def test_idle_stop_counts_down_and_says_why_spark_stopped(ctx):
     assert counts, rec["chips"]
     assert counts == sorted(counts, reverse=True), counts
     expect(label).to_have_text("Stopped (idle)")
+    # the cells keep what they showed of the earlier session
+    expect(ctx["failed_cell"].locator(".jp-StartSpark-jobError")).to_be_visible()
     chip_shot(page, art, "idle")
     menu = open_menu(page)
     expect(menu.locator(".jp-StartSpark-popState")).to_have_text(
