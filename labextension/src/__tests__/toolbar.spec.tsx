@@ -224,4 +224,76 @@ describe('SparkToolbar', () => {
     details.click();
     expect(actions.details).toHaveBeenCalledWith(model);
   });
+
+  it('amber after a failed job, with the reason in the popover, until it closes', async () => {
+    const b = await button();
+    model.dispatch({
+      type: 'session',
+      session: session({ version: 3 }),
+      now: 0
+    });
+    model.dispatch({
+      type: 'progress',
+      progress: {
+        kernel_id: KID,
+        version: 2,
+        state: 'ready',
+        jobs: [{ id: 1, status: 'failed' }],
+        executors: null,
+        summary: {
+          running: 0,
+          failed: 1,
+          tasks_done: 0,
+          tasks_total: 0,
+          percent: 0
+        }
+      }
+    });
+    await waitFor(() => item.node.querySelector('.jp-StartSpark-chip-warn'));
+    b.click();
+    const head = await waitFor(() =>
+      document.querySelector<HTMLElement>('.jp-StartSpark-popState')
+    );
+    expect(head.textContent).toContain('1 job failed');
+    expect(head.classList).toContain('jp-StartSpark-popState-warn');
+    b.click(); // closes: seen
+    expect(popover()).toBeNull();
+    await waitFor(() => !item.node.querySelector('.jp-StartSpark-chip-warn'));
+    expect(item.node.querySelector('.jp-StartSpark-chip-ready')).not.toBeNull();
+  });
+
+  it('after an idle stop: the notice and Start again in the popover', async () => {
+    const b = await button();
+    model.dispatch({
+      type: 'session',
+      session: session({ version: 3 }),
+      now: 0
+    });
+    model.dispatch({
+      type: 'session',
+      session: session({
+        version: 4,
+        state: 'stopped',
+        reason: 'idle',
+        message: 'Spark stopped after 30 min idle'
+      }),
+      now: 0
+    });
+    await waitFor(() => item.node.querySelector('.jp-StartSpark-chip-notice'));
+    expect(
+      item.node.querySelector('.jp-StartSpark-chipText')!.textContent
+    ).toBe('Stopped (idle)');
+    const start = jest.spyOn(model, 'start').mockResolvedValue(null);
+    b.click();
+    const again = await waitFor(() =>
+      document.querySelector<HTMLButtonElement>('.jp-StartSpark-startAgain')
+    );
+    expect(
+      popover()!.querySelector('.jp-StartSpark-popState')!.textContent
+    ).toBe('Spark stopped after 30 min idle');
+    expect(again.disabled).toBe(false);
+    again.click();
+    expect(start).toHaveBeenCalled();
+    expect(popover()).toBeNull();
+  });
 });
