@@ -366,3 +366,27 @@ def test_idle_stop_counts_down_and_says_why_spark_stopped(ctx):
     expect(item(page).locator(".jp-StartSpark-chip-starting, .jp-StartSpark-chip-ready")).to_be_visible()
     expect(chip_of(page, "notice")).to_have_count(0)
     (art / "progress-timing.json").write_text(json.dumps(ctx["timing"], indent=1) + "\n")
+
+
+def test_notebook7_shows_the_jobs_of_a_lazy_start(ctx):
+    """Notebook 7, a new notebook, no click: its kernel's lazy `spark`
+    starts Spark at the first use, and the cell shows its jobs."""
+    page, hub, token, art = ctx["page"], ctx["hub"], ctx["token"], ctx["artifacts"]
+    hubenv.make_notebook(hub, USER, token, "progress-nb7.ipynb")
+    nb7 = page.context.new_page()
+    try:
+        nb7.on("dialog", lambda d: d.accept())
+        nb7.goto(f"{hub.url}/user/{USER}/notebooks/progress-nb7.ipynb")
+        expect(item(nb7)).to_be_visible(timeout=60_000)
+        expect(chip_of(nb7, "not-started")).to_be_visible(timeout=60_000)
+        expect(panel(nb7).locator(".jp-Notebook .jp-Cell .cm-content").first).to_be_visible()
+        cell = run(nb7, "spark.range(100000).selectExpr('sum(id)').collect()[0][0]")
+        done(cell, timeout=T_READY)
+        expect(cell.locator(".jp-OutputArea-output").last).to_contain_text("4999950000")
+        jobs = cell.locator(".jp-StartSpark-jobs")
+        expect(jobs).to_be_visible(timeout=30_000)
+        expect(jobs.locator(".jp-StartSpark-jobsSummary")).to_have_text(
+            re.compile(r"^\d+ Spark jobs? · [\d.:]+( s)?$"), timeout=30_000)
+        shot(nb7, art, "nb7", bottom_of(cell))
+    finally:
+        nb7.close()
