@@ -17,7 +17,7 @@ import {
   idleLeft,
   warnings
 } from './progress';
-import { IProgress, ISession } from './types';
+import { IProgress, ISession, ISlurmInfo } from './types';
 
 export interface IStarting {
   kind: 'starting';
@@ -53,6 +53,8 @@ export interface IReady {
   activity: IActivity | null;
   /** Failures and lost executors the user has seen (amber beyond them). */
   seen: ISeen;
+  /** Launch type slurm: the allocation; null otherwise. */
+  slurm?: ISlurmInfo | null;
 }
 
 export interface INotStarted {
@@ -148,7 +150,8 @@ export function fromSession(
         idleDeadline:
           typeof s.idle_deadline === 'number' ? s.idle_deadline : null,
         activity: was ? was.activity : null,
-        seen: was ? was.seen : { dead: 0, failed: 0 }
+        seen: was ? was.seen : { dead: 0, failed: 0 },
+        slurm: s.slurm ?? null
       };
     }
     case 'failed':
@@ -318,6 +321,51 @@ const plain: Translate = (msg, ...args) =>
     return v === undefined ? m : String(v);
   });
 
+/** "Slurm job 12: 2 nodes × 4 cores, 8g each, 54 min left" (null
+ * without an allocation; the time left only when now is given). */
+export function slurmSummary(
+  state: IReady,
+  now: number | null = null,
+  trans: Translate = plain
+): string | null {
+  const sl = state.slurm;
+  if (!sl) {
+    return null;
+  }
+  const nodes = typeof sl.nodes === 'number' ? sl.nodes : 1;
+  const parts: string[] = [];
+  const size =
+    (nodes === 1 ? trans('1 node') : trans('%1 nodes', nodes)) +
+    (typeof sl.cores_per_node === 'number'
+      ? ' × ' +
+        (sl.cores_per_node === 1
+          ? trans('1 core')
+          : trans('%1 cores', sl.cores_per_node))
+      : '');
+  parts.push(size);
+  if (sl.memory_per_node) {
+    parts.push(trans('%1 each', sl.memory_per_node));
+  }
+  if (now !== null && typeof sl.ends_at === 'number') {
+    const left = Math.max(0, Math.round(sl.ends_at - now / 1000));
+    parts.push(
+      left >= 60
+        ? trans('%1 left', formatMinutes(left))
+        : trans('%1 s left', left)
+    );
+  }
+  const head = sl.job_id ? trans('Slurm job %1', sl.job_id) : trans('Slurm');
+  return `${head}: ${parts.join(', ')}`;
+}
+
+/** "54 min", "1 h 05 min" for a count of seconds (at least a minute). */
+export function formatMinutes(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  return m >= 60
+    ? `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`
+    : `${m} min`;
+}
+
 /** "local[*] · all cores · 1g · 2 executors" for a ready state. */
 export function readySummary(state: IReady, trans: Translate = plain): string {
   const parts: string[] = [];
@@ -384,7 +432,8 @@ export function chipText(
       }
       const sum = readySummary(state, trans);
       const head = sum ? trans('Ready: %1', sum) : trans('Ready');
-      return [head, ...warn].join(' · ');
+      const slurm = slurmSummary(state, now, trans);
+      return [head, ...(slurm ? [slurm] : []), ...warn].join(' · ');
     }
     case 'failed':
       return trans('Failed: %1', shorten(state.message, 60));

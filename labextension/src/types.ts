@@ -88,6 +88,19 @@ export interface ISession {
   reason?: string | null;
   /** A sentence about the end, e.g. "Spark stopped after 30 min idle". */
   message?: string | null;
+  /** Launch type slurm: the allocation (null for other sessions). */
+  slurm?: ISlurmInfo | null;
+}
+
+/** What a session of launch type slurm holds (GET /api/sessions). */
+export interface ISlurmInfo {
+  job_id?: string | null;
+  nodes?: number | null;
+  cores_per_node?: number | null;
+  memory_per_node?: string | null;
+  time?: string | null;
+  /** Epoch seconds when the allocation's time limit is reached (ready only). */
+  ends_at?: number | null;
 }
 
 /** Counts of a job's tasks or stages. */

@@ -11,6 +11,7 @@ import {
   fromSession,
   readySummary,
   reduce,
+  slurmSummary,
   shorten,
   uiPathOf
 } from '../state';
@@ -453,6 +454,45 @@ describe('texts', () => {
     expect(readySummary({ ...base, executors: 4, memory: null })).toBe(
       'local[*] · 2 cores · 4 executors'
     );
+  });
+  it('a Slurm session shows its allocation and the time left', () => {
+    const s = fromSession(
+      session({
+        state: 'ready',
+        version: 3,
+        config: 'slurm',
+        master: 'spark://node1:7077',
+        slurm: {
+          job_id: '4711',
+          nodes: 2,
+          cores_per_node: 4,
+          memory_per_node: '8g',
+          time: '1h',
+          ends_at: T0 / 1000 + 3240
+        }
+      }),
+      T0,
+      INITIAL
+    ) as IReady;
+    expect(slurmSummary(s, T0)).toBe(
+      'Slurm job 4711: 2 nodes × 4 cores, 8g each, 54 min left'
+    );
+    expect(slurmSummary(s, T0 + 3_240_000 - 30_000)).toBe(
+      'Slurm job 4711: 2 nodes × 4 cores, 8g each, 30 s left'
+    );
+    expect(slurmSummary(s, T0 - 3_600_000)).toBe(
+      'Slurm job 4711: 2 nodes × 4 cores, 8g each, 1 h 54 min left'
+    );
+    expect(slurmSummary(s)).toBe('Slurm job 4711: 2 nodes × 4 cores, 8g each');
+    expect(
+      slurmSummary({ ...s, slurm: { nodes: 1, cores_per_node: 1 } }, T0)
+    ).toBe('Slurm: 1 node × 1 core');
+    expect(chipText(s, T0)).toBe(
+      'Ready: spark://node1:7077 · Slurm job 4711: 2 nodes × 4 cores, 8g each, 54 min left'
+    );
+    const local = fromSession(READY, T0, INITIAL) as IReady;
+    expect(slurmSummary(local, T0)).toBeNull();
+    expect(chipText(local, T0)).toBe('Ready: local[*] · 2 cores · 1g');
   });
   it('uses the translation function', () => {
     const trans = (m: string, ...a: unknown[]) =>
