@@ -27,6 +27,7 @@
 #define PROGRESS_TODO    16u /* jobs/<id> asked at most per tick */
 #define PROGRESS_PROBES  8u  /* ids past the highest seen asked in a final sweep */
 #define PROGRESS_MSG_ID  96u
+#define PROGRESS_FAILS   10u /* failed requests in a row after which running jobs are given up */
 
 enum rkind { R_RUNNING, R_JOB, R_PROBE, R_STAGES, R_EXECUTORS };
 
@@ -53,7 +54,7 @@ struct psess {
         int running;
         bool active, polling, final, warned;
         bool ready;       /* the session was ready at the last change */
-        unsigned ticks;
+        unsigned ticks, fails;
         double polled_at; /* when the last tick began: running jobs' durations count to it */
         ev_timer tick;
         /* the tick's remaining work */
@@ -405,6 +406,15 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 }
 
 static void tick_end(struct psess *p) {
+        if (p->fails >= PROGRESS_FAILS && !p->busy) { /* Spark is gone: its running jobs will not end */
+                const char *key;
+                json_t *job;
+                json_object_foreach(p->jobs, key, job) {
+                        if (!strcmp(json_string_value(json_object_get(job, "status")), "running"))
+                                json_object_set_new(job, "status", json_string("unknown"));
+                }
+                p->fails = 0;
+        }
         jobs_prune(p);
         psess_notify(p, true);
         if (p->busy || p->running > 0 || !p->final) {
@@ -420,6 +430,7 @@ static void tick_end(struct psess *p) {
 /* Fails the request in flight: the tick ends with what it has. */
 static void req_fail(struct psess *p, const char *why) {
         p->d->progress->failures++;
+        p->fails++;
         log_debug("session %s: progress request to port %d: %s", p->kernel_id, p->port, why);
         req_close(p);
         p->ntodo = 0;
@@ -517,6 +528,7 @@ static void req_done(struct psess *p) {
                 req_fail(p, why);
                 return;
         }
+        p->fails = 0;
         json_t *v = NULL;
         r = kind == R_STAGES      ? progress_parse_failed_stages(h.body, h.body_len, &v)
             : kind == R_EXECUTORS ? progress_parse_executors(h.body, h.body_len, &v)
@@ -607,6 +619,7 @@ static void req_start(struct psess *p, enum rkind kind, json_int_t job_id) {
         const char *token = NULL;
         if (session_ui_target(p->d, p->kernel_id, &port, &token) < 0 || port != p->port) {
                 psess_stop(p);
+                publish(p);
                 return;
         }
         p->kind = kind;
@@ -639,6 +652,7 @@ static void req_start(struct psess *p, enum rkind kind, json_int_t job_id) {
                 p->fd = -1;
                 sb_free(&p->out);
                 p->d->progress->failures++;
+                p->fails++;
                 p->ntodo = 0, p->probe = -1, p->want_stages = p->want_executors = false;
                 tick_end(p);
                 return;
