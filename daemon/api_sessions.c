@@ -8,6 +8,7 @@
  * answers every waiter whose version has passed, a timer the others. */
 #include "api_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -243,7 +244,7 @@ static int wait_params(const struct http_request *req, double *ret_secs, unsigne
         }
         if (http_query_param(req->query, "version", ver, sizeof ver) >= 0) {
                 since = strtoul(ver, &end, 10);
-                if (*end) {
+                if (*end || !isdigit((unsigned char)ver[0])) { /* strtoul takes "-1" (as the largest) */
                         api_fail(resp, 400, "invalid_request", "'version' must be a whole number");
                         return -1;
                 }

@@ -11,8 +11,11 @@ def test_progress_errors_and_idle_counters(daemon):
     assert r.status == 404  # no session: answered at once, never a wait
     r = daemon.get(f"/api/sessions/{kid}/progress?wait=-1")
     assert r.status == 400 and "'wait'" in r.json()["error"]["message"]
-    r = daemon.get(f"/api/sessions/{kid}/progress?wait=1&version=x")
-    assert r.status == 400 and "'version'" in r.json()["error"]["message"]
+    for bad in ("x", "-1", "+1", ""):
+        r = daemon.get(f"/api/sessions/{kid}/progress?wait=1&version={bad}")
+        assert r.status == 400 and "'version'" in r.json()["error"]["message"], bad
+    r = daemon.get("/api/sessions?wait=1&version=-1")  # once read as the largest: a wait to the end
+    assert r.status == 400
     r = daemon.get("/api/sessions/not-a-kernel/progress")
     assert r.status in (400, 404)
     assert daemon.request("DELETE", f"/api/sessions/{kid}/progress").status in (404, 405)
