@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, cleanup, machine, print_table, versions, write_result, fmt  # noqa: E402
 
-MODULES = ["b_click", "b_share", "b_render", "b_load", "b_footprint", "b_hub", "b_progress"]
+MODULES = ["b_click", "b_share", "b_render", "b_load", "b_footprint", "b_hub", "b_progress", "b_slurm"]
 
 
 def markdown(title, headers, rows):
@@ -35,7 +35,7 @@ def markdown(title, headers, rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", help="benchmarks to run (click share render load footprint hub progress)")
+    ap.add_argument("names", nargs="*", help="benchmarks to run (click share render load footprint hub progress slurm)")
     ap.add_argument("--quick", action="store_true", help="fewer runs, for trying the suite out")
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args()

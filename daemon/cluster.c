@@ -19,6 +19,7 @@
 #include "proc.h"
 #include "props.h"
 #include "sparkauth.h"
+#include "slurm.h"
 #include "sparkhome.h"
 #include "strbuf.h"
 #include "util.h"
@@ -73,6 +74,10 @@ struct cluster {
         struct member members[1 + CLUSTER_WORKERS_MAX];
         int nmembers;
         struct sparkhome_wait *discover; /* while looking for SPARK_HOME */
+        char *script;              /* slurm: the batch script's text */
+        int nodes;
+        double time_limit;
+        struct slurm_job *job;     /* slurm: the submitted job */
         ev_timer timeout;
         ev_timer poll;
         int poll_fd;               /* a connect() in progress, or -1 */
@@ -174,6 +179,7 @@ static void cl_halt(struct cluster *c) {
                 close(c->poll_fd);
         c->poll_fd = -1;
         c->discover = sparkhome_cancel(c->discover);
+        c->job = slurm_cancel(c->job);
         for (int i = 0; i < c->nmembers; i++)
                 cl_member_release(&c->members[i]);
         cl_drop_props(c);
@@ -187,6 +193,7 @@ static void cl_free(struct cluster *c) {
         free(c->spark_home);
         free(c->work_dir);
         free(c->worker_memory);
+        free(c->script);
         json_decref(c->conf);
         json_decref(c->env);
         free(c);
@@ -437,6 +444,85 @@ static int cl_write_props(struct cluster *c) {
 
 static void cl_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
+/* ---- slurm: the job reports through slurm.c ---- */
+
+static void cl_job_waiting(void *data, const char *what) {
+        struct cluster *c = data;
+        cl_enter(c);
+        if (c->cbs.on_output) {
+                char *line = strdupf("slurm: %s", what);
+                if (line)
+                        c->cbs.on_output(c->data, line);
+                free(line);
+        }
+        if (c->cbs.on_waiting && c->state != CL_DONE)
+                c->cbs.on_waiting(c->data, what);
+        cl_leave(c);
+}
+
+static void cl_job_ready(void *data, const char *url) {
+        struct cluster *c = data;
+        cl_enter(c);
+        if (c->state != CL_DONE)
+                cl_ready(c, url);
+        cl_leave(c);
+}
+
+static void cl_job_failed(void *data, const char *message) {
+        struct cluster *c = data;
+        cl_enter(c);
+        cl_fail(c, message, NULL); /* cl_halt hands the job back to slurm_cancel */
+        cl_leave(c);
+}
+
+static void cl_job_ended(void *data, const char *message) {
+        struct cluster *c = data;
+        cl_enter(c);
+        if (c->state != CL_DONE) {
+                cl_halt(c);
+                c->cbs.on_exit(c->data, message);
+        }
+        cl_leave(c);
+}
+
+static const struct slurm_cbs cl_job_cbs = {cl_job_waiting, cl_job_ready, cl_job_failed, cl_job_ended};
+
+/* Writes work_dir/NAME (mode) with text; returns 0 or -errno. */
+static int cl_write_file(struct cluster *c, const char *name, const char *text, mode_t mode) {
+        char *path = strdupf("%s/%s", c->work_dir, name);
+        int r = path ? write_file_atomic_nosync(path, text, strlen(text), mode) : -ENOMEM;
+        free(path);
+        return r;
+}
+
+/* The job's files, then sbatch. */
+static int cl_submit(struct cluster *c) {
+        char *secret = strdupf("%s\n", c->auth.rpc_secret), *home = strdupf("%s\n", c->spark_home);
+        char *script = strdupf("%s/job.sh", c->work_dir), *logs = strdupf("%s/logs", c->work_dir);
+        int r = secret && home && script && logs ? cl_write_file(c, "secret", secret, 0600) : -ENOMEM;
+        if (r == 0)
+                r = cl_write_file(c, "spark-home", home, 0600);
+        if (r == 0)
+                r = cl_write_file(c, "job.sh", c->script, 0700);
+        if (r == 0)
+                r = mkdir_p(logs, 0700);
+        if (r == 0) {
+                char status[PATH_MAX];
+                snprintf(status, sizeof status, "%s/status", c->work_dir);
+                (void)unlink(status);
+                r = slurm_submit(c->loop, c->work_dir, script, c->nodes, c->time_limit, &cl_job_cbs, c, &c->job);
+        }
+        if (secret)
+                explicit_bzero(secret, strlen(secret));
+        free(secret);
+        free(home);
+        free(script);
+        free(logs);
+        if (r == 0)
+                c->state = CL_WORKERS;
+        return r;
+}
+
 /* Starts the first process (master or Connect server) and polls its port. */
 static int cl_launch(struct cluster *c) {
         int r;
@@ -444,6 +530,8 @@ static int cl_launch(struct cluster *c) {
         r = cl_write_props(c);
         if (r < 0)
                 return r;
+        if (c->kind == CLUSTER_SLURM)
+                return cl_submit(c);
         if (c->kind == CLUSTER_STANDALONE) {
                 r = cl_spawn_master(c);
         } else {
@@ -660,7 +748,13 @@ static bool cl_memory_ok(const char *m) {
 }
 
 static int cl_check_spec(const struct cluster_spec *s, char **err) {
-        if (s->kind != CLUSTER_STANDALONE && s->kind != CLUSTER_CONNECT)
+        if (s->kind == CLUSTER_SLURM && (!s->script || !*s->script))
+                *err = strdupf("a Slurm cluster needs its batch script");
+        else if (s->kind == CLUSTER_SLURM && (s->nodes < 1 || s->nodes > 4096))
+                *err = strdupf("nodes must be between 1 and 4096");
+        else if (s->kind == CLUSTER_SLURM && s->work_dir && s->work_dir[0] == '/')
+                return cl_check_env(s->env, err);
+        else if (s->kind != CLUSTER_STANDALONE && s->kind != CLUSTER_CONNECT)
                 *err = strdupf("unknown cluster kind %d", (int)s->kind);
         else if (!s->work_dir || s->work_dir[0] != '/' || strlen(s->work_dir) > 3000)
                 *err = strdupf("work_dir must be an absolute path");
@@ -684,6 +778,10 @@ static int cl_copy_spec(struct cluster *c, const struct cluster_spec *s) {
         c->kind = s->kind;
         c->workers = s->kind == CLUSTER_STANDALONE ? s->workers : 0;
         c->worker_cores = s->worker_cores;
+        c->nodes = s->nodes;
+        c->time_limit = s->time_limit;
+        if (s->kind == CLUSTER_SLURM && !(c->script = strdup(s->script)))
+                return -ENOMEM;
         c->work_dir = strdup(s->work_dir);
         c->worker_memory = s->worker_memory ? strdup(s->worker_memory) : NULL;
         c->conf = s->conf ? json_deep_copy(s->conf) : json_object();
@@ -779,7 +877,8 @@ int cluster_start(struct ev_loop *loop, const struct cluster_spec *spec, const s
                 cl_free(c);
                 goto fail;
         }
-        ev_timer_start(loop, &c->timeout);
+        if (c->kind != CLUSTER_SLURM) /* a job may wait in the queue for long */
+                ev_timer_start(loop, &c->timeout);
         c->next = clusters;
         if (clusters)
                 clusters->prev = c;
@@ -824,7 +923,15 @@ const char *cluster_ui_token(const struct cluster *c) {
 }
 
 const char *cluster_rpc_secret(const struct cluster *c) {
-        return c && c->kind == CLUSTER_STANDALONE ? c->auth.rpc_secret : NULL;
+        return c && c->kind != CLUSTER_CONNECT ? c->auth.rpc_secret : NULL;
+}
+
+const char *cluster_job_id(const struct cluster *c) {
+        return c && c->job ? slurm_job_id(c->job) : "";
+}
+
+double cluster_ends_at(const struct cluster *c) {
+        return c && c->job ? slurm_ends_at(c->job) : 0;
 }
 
 int cluster_pid(const struct cluster *c) {
@@ -836,6 +943,7 @@ const char *cluster_ui_url(const struct cluster *c) {
 }
 
 void cluster_stop_all_sync(double timeout) {
+        slurm_cancel_all_sync(timeout / 2);
         for (struct cluster *c = clusters; c; c = c->next)
                 cl_halt(c);
         proc_stop_all_sync(timeout);

@@ -30,7 +30,12 @@
 #define CLUSTER_WORKERS_MAX 16
 #define CLUSTER_KEEP_DIRS 8        /* work dirs (logs) of ended clusters the daemon keeps per parent */
 
-enum cluster_kind { CLUSTER_STANDALONE, CLUSTER_CONNECT };
+/* CLUSTER_SLURM: a standalone master and one worker per node inside one
+ * Slurm batch job (slurm.h): the daemon writes the job's files in work_dir
+ * (the rendered script job.sh, the RPC secret in a 0600 file, the
+ * properties file, the Spark home's path) and submits it; ready when every
+ * worker registered.  No ready timeout: a job may wait in the queue. */
+enum cluster_kind { CLUSTER_STANDALONE, CLUSTER_CONNECT, CLUSTER_SLURM };
 
 struct cluster_spec {
         enum cluster_kind kind;
@@ -42,6 +47,10 @@ struct cluster_spec {
         json_t *conf;              /* connect: Spark conf for the Connect server (borrowed), may be NULL;
                                       null values are skipped; spark.ui.port, when set, is kept */
         json_t *env;               /* extra environment (borrowed), may be NULL */
+        const char *script;        /* slurm: the rendered batch script (work_dir must be on a filesystem
+                                      the nodes share) */
+        int nodes;                 /* slurm: nodes of the allocation (workers) */
+        double time_limit;         /* slurm: seconds */
 };
 
 struct cluster_cbs {
@@ -55,6 +64,9 @@ struct cluster_cbs {
         void (*on_exit)(void *data, const char *message);
         /* each log line ("master: ...", "worker-1: ...", "connect: ..."), may be NULL */
         void (*on_output)(void *data, const char *line);
+        /* slurm: what the start waits for ("queued as Slurm job 12 (reason:
+         * Priority)", "starting workers 1/4"), may be NULL */
+        void (*on_waiting)(void *data, const char *what);
 };
 
 struct cluster;
@@ -92,6 +104,11 @@ const char *cluster_ui_token(const struct cluster *c);
 /* A standalone cluster's RPC secret (the driver's spark.authenticate.secret),
  * NULL for a Connect server. */
 const char *cluster_rpc_secret(const struct cluster *c);
+
+/* slurm: the job id ("" until known), and when the allocation ends at the
+ * latest (wall clock, 0 until the job runs); "" and 0 for other kinds. */
+const char *cluster_job_id(const struct cluster *c);
+double cluster_ends_at(const struct cluster *c);
 
 /* The pid of the master or Connect server process, 0 when none runs. */
 int cluster_pid(const struct cluster *c);

@@ -93,6 +93,10 @@ static bool one_of(const char *s, const char *const *words) {
         return false;
 }
 
+/* What users may choose of a `launch: {type: slurm}` (overridable slurm.KEY). */
+static const char *const slurm_user_keys[] = {"nodes", "cores_per_node", "memory_per_node", "time",
+                                              "partition", "account", "qos", NULL};
+
 /* ---- override values ---------------------------------------------------- */
 
 /* "V is below the minimum MIN" / "V is above the maximum MAX" (or NULL
@@ -557,10 +561,12 @@ static int v_spec(struct vctx *c, const json_t *parent, const char *okey, const 
                             "overridable.%s.type: must be int, memory, string, choice or duration",
                             okey);
         type = json_string_value(v);
-        if (!strcmp(okey, CFG_IDLE_STOP) != !strcmp(type, "duration"))
+        bool dur_key = !strcmp(okey, CFG_IDLE_STOP) || !strcmp(okey, CFG_SLURM_PREFIX "time");
+        if (dur_key != !strcmp(type, "duration"))
                 return verr(c, spec, "type", 0, false,
                             strcmp(type, "duration") ? "overridable.%s.type: must be duration"
-                                                     : "overridable.%s.type: duration is only for idle_stop",
+                                                     : "overridable.%s.type: duration is only for idle_stop "
+                                                       "and slurm.time",
                             okey);
         if ((no = spec_refused(type, spec)))
                 return verr(c, spec, no, 0, true, "overridable.%s: `%s` is not allowed for type %s",
@@ -615,12 +621,27 @@ static int v_overridable(struct vctx *c, const json_t *in, json_t *out) {
                         if (r < 0)
                                 break;
                         bool idle = !strcmp(k, CFG_IDLE_STOP); /* a key of its own, not in conf */
-                        json_t *cur = idle ? json_object_get(out, CFG_IDLE_STOP)
-                                           : json_object_get(json_object_get(out, "conf"), k);
+                        bool slurm = !strncmp(k, CFG_SLURM_PREFIX, strlen(CFG_SLURM_PREFIX));
+                        const json_t *launch = json_object_get(out, "launch");
+                        const char *lt = json_string_value(json_object_get(launch, "type"));
+                        if (slurm && (!lt || strcmp(lt, "slurm") || !one_of(k + 6, slurm_user_keys))) {
+                                r = verr(c, m, k, 0, true,
+                                         lt && !strcmp(lt, "slurm")
+                                                 ? "overridable.%.64s: not a setting of launch type slurm "
+                                                   "(slurm.nodes, slurm.cores_per_node, slurm.memory_per_node, "
+                                                   "slurm.time, slurm.partition, slurm.account, slurm.qos)"
+                                                 : "overridable.%.64s: only for `launch: {type: slurm}`",
+                                         k);
+                                break;
+                        }
+                        json_t *cur = idle    ? json_object_get(out, CFG_IDLE_STOP)
+                                      : slurm ? json_object_get(launch, k + 6)
+                                              : json_object_get(json_object_get(out, "conf"), k);
                         char *why = NULL;
                         if (cur && !json_is_null(cur) && spec_check(spec, cur, &why) < 0) {
-                                r = why ? verr(c, idle ? in : conf_in, k, 0, false, "%s%s: %s (see overridable.%s)",
-                                               idle ? "" : "conf.", k, why, k)
+                                r = why ? verr(c, idle ? in : slurm ? json_object_get(in, "launch") : conf_in,
+                                               slurm ? k + 6 : k, 0, false, "%s%s: %s (see overridable.%s)",
+                                               idle ? "" : slurm ? "launch." : "conf.", slurm ? k + 6 : k, why, k)
                                         : -ENOMEM;
                                 free(why);
                                 break;
@@ -698,24 +719,55 @@ static int launch_int(struct vctx *c, const json_t *l, const char *key, json_int
 /* launch: what the daemon starts for a session: {type: standalone, workers,
  * worker_cores, worker_memory} (a Spark standalone cluster on 127.0.0.1) or
  * {type: connect} (a Spark Connect server); absent: nothing. */
+/* launch.<key>: null, or a Slurm name (partition, account, qos). */
+static int launch_slurm_name(struct vctx *c, const json_t *l, const char *key, json_t *out) {
+        const json_t *v = json_object_get(l, key);
+        if (absent(v))
+                return put(out, key, json_null());
+        if (!json_is_string(v) || !cfg_name_valid(json_string_value(v)))
+                return verr(c, l, key, 0, false, "launch.%s: must be a Slurm name of letters, digits, _ . -", key);
+        return put(out, key, json_deep_copy(v));
+}
+
+/* launch.<key>: a duration (not off) of at most CFG_SLURM_TIME_MAX seconds. */
+static int launch_duration(struct vctx *c, const json_t *l, const char *key, const char *def, json_t *out) {
+        const json_t *v = json_object_get(l, key);
+        char why[96], val[CFG_MSG_VALUE_MAX + 8];
+        unsigned secs;
+        json_t *dv = absent(v) ? json_string(def) : NULL;
+        const json_t *x = dv ? dv : v;
+        int r = 0;
+        if (duration_of_json(x, &secs, why, sizeof why) < 0 || secs == 0 || secs > CFG_SLURM_TIME_MAX) {
+                value_text(x, val, sizeof val);
+                r = verr(c, l, key, 0, false, "launch.%s: %s is not a time limit such as 30m, 2h or 1h30m "
+                         "(from 1m to 30 days)", key, val);
+        } else {
+                r = put(out, key, duration_canon(x));
+        }
+        json_decref(dv);
+        return r;
+}
+
 static int v_launch(struct vctx *c, const json_t *in, json_t *out) {
         static const char *const st_keys[] = {"type", "workers", "worker_cores", "worker_memory", NULL};
-        static const char *const types[] = {"standalone", "connect", NULL};
+        static const char *const sl_keys[] = {"type",      "nodes", "cores_per_node", "memory_per_node", "time",
+                                              "partition", "account", "qos",          "script",          NULL};
+        static const char *const types[] = {"standalone", "connect", "slurm", NULL};
         json_t *l, *x;
         const char *k, *type = NULL;
         int r = opt_map(c, in, "launch", "settings (type: standalone | connect)", &l);
         if (r < 0 || !l)
                 return r < 0 ? r : put(out, "launch", json_null());
-        json_object_foreach(l, k, x) {
-                if (!one_of(k, st_keys))
-                        return verr(c, l, k, 0, true, "launch: unknown key \"%.64s\"", k);
-        }
         r = opt_string(c, l, "type", NULL, &type);
         if (r < 0)
                 return r;
         if (!type || !one_of(type, types))
                 return verr(c, in, "launch", 0, false,
-                            "launch.type: must be \"standalone\" or \"connect\"");
+                            "launch.type: must be \"standalone\", \"connect\" or \"slurm\"");
+        json_object_foreach(l, k, x) {
+                if (!one_of(k, strcmp(type, "slurm") ? st_keys : sl_keys))
+                        return verr(c, l, k, 0, true, "launch: unknown key \"%.64s\"", k);
+        }
         json_t *o = json_pack("{s:s}", "type", type);
         if (!o)
                 return -ENOMEM;
@@ -732,6 +784,30 @@ static int v_launch(struct vctx *c, const json_t *in, json_t *out) {
                                  "launch.worker_memory: \"%.32s\" is not a memory size like 512m or 2g", mem);
                 if (r == 0)
                         r = put(o, "worker_memory", json_string(mem));
+        } else if (!strcmp(type, "slurm")) {
+                const char *mem = NULL, *script = NULL;
+                unsigned long long bytes;
+                r = launch_int(c, l, "nodes", 1, CFG_SLURM_NODES_MAX, 1, o);
+                if (r == 0)
+                        r = launch_int(c, l, "cores_per_node", 1, 1024, 1, o);
+                if (r == 0)
+                        r = opt_string(c, l, "memory_per_node", "1g", &mem);
+                if (r == 0 && memsize_parse(mem, &bytes) < 0)
+                        r = verr(c, l, "memory_per_node", 0, false,
+                                 "launch.memory_per_node: \"%.32s\" is not a memory size like 512m or 2g", mem);
+                if (r == 0)
+                        r = put(o, "memory_per_node", json_string(mem));
+                if (r == 0)
+                        r = launch_duration(c, l, "time", "1h", o);
+                for (const char *const *n = (const char *const[]){"partition", "account", "qos", NULL}; r == 0 && *n;
+                     n++)
+                        r = launch_slurm_name(c, l, *n, o);
+                if (r == 0)
+                        r = opt_string(c, l, "script", CFG_SLURM_SCRIPT, &script);
+                if (r == 0 && !cfg_name_valid(script))
+                        r = verr(c, l, "script", 0, false, "launch.script: must be a template file name");
+                if (r == 0)
+                        r = put(o, "script", json_string(script));
         } else if (json_object_size(l) > 1) {
                 r = verr(c, in, "launch", 0, false, "launch: type connect takes no other settings");
         }
@@ -775,6 +851,8 @@ static int validate(struct vctx *c, const json_t *in, const char *stem, bool mus
         if (r == 0)
                 r = v_idle_stop(c, in, out);
         if (r == 0)
+                r = v_launch(c, in, out);
+        if (r == 0)
                 r = v_overridable(c, in, out);
         if (r == 0)
                 r = opt_bool(c, in, "locked", out);
@@ -782,8 +860,6 @@ static int validate(struct vctx *c, const json_t *in, const char *stem, bool mus
                 r = opt_bool(c, in, "prewarm", out);
         if (r == 0)
                 r = v_error_hints(c, in, out);
-        if (r == 0)
-                r = v_launch(c, in, out);
         if (r < 0) {
                 json_decref(out);
                 return r;
@@ -897,6 +973,7 @@ static void entry_clear(struct cfg_entry *e) {
         free(e->path);
         json_decref(e->doc);
         tmpl_free(e->tmpl);
+        tmpl_free(e->job_tmpl);
         free(e->error);
         memset(e, 0, sizeof *e);
 }
@@ -993,19 +1070,18 @@ static int try_template(const char *dir, const char *name, tmpl **ret_t, char **
 
 /* Finds e's template in dir/templates, then in each admin dir's, then in
  * the shipped one's; sets e->tmpl or e->error.  Returns 0 or -ENOMEM. */
-static int load_template(struct loader *l, struct cfg_entry *e, const char *dir,
-                         const int tpos[2]) {
-        const char *name = json_string_value(json_object_get(e->doc, "template"));
-        int r = try_template(dir, name, &e->tmpl, &e->error);
+static int load_template_named(struct loader *l, struct cfg_entry *e, const char *dir, const int tpos[2],
+                               const char *name, tmpl **into) {
+        int r = try_template(dir, name, into, &e->error);
         bool shipped_seen = l->shipped && strcmp(l->shipped, dir) == 0;
         for (size_t i = 0; r == 0 && i < l->n_admin; i++) {
                 if (l->shipped && strcmp(l->admin[i], l->shipped) == 0)
                         shipped_seen = true;
                 if (strcmp(l->admin[i], dir) != 0)
-                        r = try_template(l->admin[i], name, &e->tmpl, &e->error);
+                        r = try_template(l->admin[i], name, into, &e->error);
         }
         if (r == 0 && l->shipped && !shipped_seen)
-                r = try_template(l->shipped, name, &e->tmpl, &e->error);
+                r = try_template(l->shipped, name, into, &e->error);
         if (r == 0) {
                 e->error = msg("%s:%d:%d: template \"%s\" not found in %s/templates%s an "
                                "admin templates directory%s%s%s",
@@ -1015,6 +1091,17 @@ static int load_template(struct loader *l, struct cfg_entry *e, const char *dir,
                 r = e->error ? 1 : -ENOMEM;
         }
         return r < 0 ? r : 0;
+}
+
+static int load_template(struct loader *l, struct cfg_entry *e, const char *dir, const int tpos[2]) {
+        int r = load_template_named(l, e, dir, tpos,
+                                    json_string_value(json_object_get(e->doc, "template")), &e->tmpl);
+        const json_t *launch = json_object_get(e->doc, "launch");
+        const char *type = json_string_value(json_object_get(launch, "type"));
+        if (r == 0 && !e->error && type && !strcmp(type, "slurm"))
+                r = load_template_named(l, e, dir, tpos, json_string_value(json_object_get(launch, "script")),
+                                        &e->job_tmpl);
+        return r;
 }
 
 /* Fills e from its file: doc, name, flags, template, or error. */
@@ -1277,7 +1364,7 @@ static int apply_overrides(const struct cfg_entry *e, json_t *overrides, json_t 
 
         json_object_foreach((json_t *)specs, k, spec) {
                 json_t *def = json_object_get(spec, "default");
-                if (!strcmp(k, CFG_IDLE_STOP))
+                if (cfg_daemon_key(k))
                         continue; /* the daemon's, never a Spark property */
                 if (def && !json_object_get(conf, k) && put(conf, k, json_deep_copy(def)) < 0)
                         return -ENOMEM;
@@ -1297,11 +1384,37 @@ static int apply_overrides(const struct cfg_entry *e, json_t *overrides, json_t 
                         free(why);
                         return *ret_err ? -EINVAL : -ENOMEM;
                 }
-                if ((strcmp(k, CFG_IDLE_STOP) && put(conf, k, json_deep_copy(v)) < 0) ||
+                if ((!cfg_daemon_key(k) && put(conf, k, json_deep_copy(v)) < 0) ||
                     put(applied, k, json_deep_copy(v)) < 0)
                         return -ENOMEM;
         }
         return 0;
+}
+
+bool cfg_daemon_key(const char *k) {
+        return !strcmp(k, CFG_IDLE_STOP) || !strncmp(k, CFG_SLURM_PREFIX, strlen(CFG_SLURM_PREFIX));
+}
+
+json_t *cfg_launch_of(const struct cfg_entry *e, const json_t *overrides) {
+        const json_t *l = json_object_get(e->doc, "launch");
+        if (!json_is_object(l))
+                return NULL;
+        json_t *out = json_deep_copy(l);
+        const json_t *specs = json_object_get(e->doc, "overridable");
+        const char *k;
+        json_t *v;
+        if (!out)
+                return NULL;
+        json_object_foreach((json_t *)specs, k, v) { /* defaults of the user's choices */
+                const json_t *def = json_object_get(v, "default");
+                if (!strncmp(k, CFG_SLURM_PREFIX, strlen(CFG_SLURM_PREFIX)) && !absent(def))
+                        json_object_set(out, k + strlen(CFG_SLURM_PREFIX), (json_t *)def);
+        }
+        json_object_foreach((json_t *)overrides, k, v) {
+                if (!strncmp(k, CFG_SLURM_PREFIX, strlen(CFG_SLURM_PREFIX)) && !absent(v))
+                        json_object_set(out, k + strlen(CFG_SLURM_PREFIX), v);
+        }
+        return out;
 }
 
 unsigned cfg_idle_stop(const struct cfg_entry *e, const json_t *overrides) {

@@ -31,6 +31,10 @@
 #define CFG_MAX_FILES        1000u /* per directory */
 #define CFG_NAME_MAX         64u
 #define CFG_IDLE_STOP        "idle_stop" /* the top-level key, and its `overridable` entry */
+#define CFG_SLURM_PREFIX     "slurm."   /* overridable slurm.KEY: a user's choice of launch.KEY (type slurm) */
+#define CFG_SLURM_SCRIPT     "slurm-job.sh.j2" /* the default batch script template */
+#define CFG_SLURM_NODES_MAX  4096
+#define CFG_SLURM_TIME_MAX   (30u * 24u * 3600u) /* seconds */
 
 enum cfg_source { CFG_SYSTEM, CFG_USER };
 
@@ -47,6 +51,7 @@ struct cfg_entry {
                                    "path", "idle_stop": "1h30m" | "off" | null} plus any
                                    later-added keys */
         tmpl *tmpl;            /* compiled template, NULL when error != NULL */
+        tmpl *job_tmpl;        /* launch type slurm: the batch script template (launch.script), else NULL */
         char *error;           /* "FILE:LINE:COL: message", or NULL */
 };
 
@@ -126,6 +131,14 @@ int cfg_context(const struct cfg_entry *e, json_t *overrides, json_t *extra,
  * `idle_stop` is the daemon's setting: an override of it never reaches
  * the template's `conf`. */
 unsigned cfg_idle_stop(const struct cfg_entry *e, const json_t *overrides);
+
+/* True for the `overridable` keys that are the daemon's settings, never
+ * Spark properties: idle_stop and slurm.KEY. */
+bool cfg_daemon_key(const char *k);
+
+/* e's `launch` with the slurm.KEY defaults and overrides applied (validated
+ * by cfg_context): a new reference, NULL when e has no launch. */
+json_t *cfg_launch_of(const struct cfg_entry *e, const json_t *overrides);
 
 /* Writes a validated configuration (from cfg_validate_json) as YAML to
  * user_dir/NAME.yaml atomically (mode 0600, dir created 0700).  Returns 0,

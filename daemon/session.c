@@ -25,6 +25,7 @@
 #include "sparkd_py.h"
 #include "startup.h"
 #include "strbuf.h"
+#include "tmpl.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -52,6 +53,8 @@ struct session {
         json_t *log;            /* array of the last lines */
         double started_at, ready_at;
         const char *waiting_for;
+        char waiting_buf[200];  /* what a Slurm job's start waits for (cluster on_waiting) */
+        json_t *slurm;          /* launch type slurm: {nodes, cores_per_node, memory_per_node, time, ...} */
         int ui_port;
         char ui_path[512];
         struct kernel *k;
@@ -178,6 +181,23 @@ static json_t *session_json(const struct session *s) {
         json_object_set_new(o, "idle_deadline", s->idle_deadline > 0 ? json_real(s->idle_deadline) : json_null());
         json_object_set(o, "log_tail", s->log);
         json_object_set_new(o, "jobs_running", json_integer(progress_jobs_running(s->d, s->kernel_id)));
+        if (s->slurm) {
+                const char *jid = cluster_job_id(s->cluster);
+                double ends = cluster_ends_at(s->cluster);
+                if (jid && *jid) /* kept after the job ended, for the record */
+                        json_object_set_new(s->slurm, "job_id", json_string(jid));
+                if (ends > 0)
+                        json_object_set_new(s->slurm, "ends_at", json_real(ends));
+                json_t *sl = json_deep_copy(s->slurm);
+                if (!json_object_get(sl, "job_id"))
+                        json_object_set_new(sl, "job_id", json_null());
+                if (!json_object_get(sl, "ends_at") || s->state != S_READY)
+                        json_object_set_new(sl, "ends_at", s->state == S_READY && ends > 0 ? json_real(ends)
+                                                                                         : json_null());
+                json_object_set_new(o, "slurm", sl);
+        } else {
+                json_object_set_new(o, "slurm", json_null());
+        }
         return o;
 }
 
@@ -719,6 +739,7 @@ static struct session *session_free(struct session *s) {
         json_decref(s->log);
         json_decref(s->hints);
         json_decref(s->summary);
+        json_decref(s->slurm);
         free(s->error);
         free(s->hint);
         free(s->reason);
@@ -777,7 +798,7 @@ static int append_lit(struct strbuf *sb, const char *str) {
  * this host (then the driver binds to loopback). */
 static json_t *session_secrets(const struct session *s) {
         const char *rpc = cluster_rpc_secret(s->cluster);
-        json_t *o = json_pack("{s:s, s:b}", "ui_key", s->auth.ui_key, "loopback", s->cluster != NULL);
+        json_t *o = json_pack("{s:s, s:b}", "ui_key", s->auth.ui_key, "loopback", s->cluster != NULL && !s->slurm);
         if (o && rpc)
                 json_object_set_new(o, "auth_secret", json_string(rpc));
         return o;
@@ -895,12 +916,58 @@ static void launch_on_exit(void *data, const char *message) {
 
 static void launch_on_output(void *data, const char *line) { session_log(data, line); }
 
+static void launch_on_waiting(void *data, const char *what) {
+        struct session *s = data;
+        if (s->state != S_STARTING)
+                return;
+        snprintf(s->waiting_buf, sizeof s->waiting_buf, "%s", what);
+        const char *jid = cluster_job_id(s->cluster);
+        if (s->slurm && jid && *jid)
+                json_object_set_new(s->slurm, "job_id", json_string(jid));
+        s->waiting_for = s->waiting_buf;
+        session_changed(s);
+}
+
 static const struct cluster_cbs launch_cbs = {
         .on_ready = launch_on_ready,
         .on_failed = launch_on_failed,
         .on_exit = launch_on_exit,
         .on_output = launch_on_output,
+        .on_waiting = launch_on_waiting,
 };
+
+/* Renders the batch script of a `launch: {type: slurm}` configuration
+ * (launch.script) with the session's choices: {job: {kernel_id, config,
+ * nodes, cores_per_node, memory_mb, worker_memory_mb, time_minutes,
+ * partition, account, qos, dir}}.  Returns the text or NULL with *why. */
+static char *session_slurm_script(struct session *s, const struct cfg_entry *e, json_t *launch, const char *dir,
+                                  char **why) {
+        unsigned long long bytes = 0;
+        unsigned secs = 0;
+        char dwhy[96];
+        memsize_parse(json_string_value(json_object_get(launch, "memory_per_node")), &bytes);
+        duration_of_json(json_object_get(launch, "time"), &secs, dwhy, sizeof dwhy);
+        long long mb = (long long)(bytes >> 20), worker = mb - 1024 < 512 ? (mb > 1024 ? mb / 2 : 512) : mb - 1024;
+        json_t *job = json_pack("{s:s, s:s, s:O, s:O, s:I, s:I, s:I, s:O, s:O, s:O, s:s}", "kernel_id", s->kernel_id,
+                                "config", s->config, "nodes", json_object_get(launch, "nodes"), "cores_per_node",
+                                json_object_get(launch, "cores_per_node"), "memory_mb", (json_int_t)mb,
+                                "worker_memory_mb", (json_int_t)worker, "time_minutes",
+                                (json_int_t)((secs + 59) / 60), "partition", json_object_get(launch, "partition"),
+                                "account", json_object_get(launch, "account"), "qos", json_object_get(launch, "qos"),
+                                "dir", dir);
+        json_t *ctx = job ? json_pack("{s:o}", "job", job) : NULL;
+        struct tmpl_err terr = {0};
+        char *out = NULL;
+        int r = ctx ? tmpl_render(e->job_tmpl, ctx, &out, NULL, &terr) : -ENOMEM;
+        json_decref(ctx);
+        if (r < 0) {
+                *why = strdupf("the batch script %s did not render: %d:%d: %s",
+                               json_string_value(json_object_get(launch, "script")), terr.line, terr.col,
+                               r == -ENOMEM ? "out of memory" : terr.msg);
+                return NULL;
+        }
+        return out;
+}
 
 /* Starts what the configuration's `launch` asks for; the start code
  * follows in launch_on_ready. */
@@ -909,8 +976,31 @@ static enum session_fail session_launch(struct session *s, const struct cfg_entr
         const char *type = json_string_value(json_object_get(launch, "type"));
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/clusters/%s", s->d->opts.state_dir, s->kernel_id);
+        bool slurm = !strcmp(type, "slurm");
+        char *script = NULL, *swhy = NULL;
+        json_t *sl = slurm ? cfg_launch_of(e, s->overrides) : NULL;
+        if (slurm) {
+                script = sl && e->job_tmpl ? session_slurm_script(s, e, sl, dir, &swhy) : NULL;
+                if (!script) {
+                        set_err(err, SESSION_LAUNCH_FAILED, "%s", swhy ? swhy : "cannot render the batch script");
+                        free(swhy);
+                        json_decref(sl);
+                        return err->fail;
+                }
+                json_object_del(sl, "type");
+                json_object_del(sl, "script");
+                json_decref(s->slurm);
+                s->slurm = sl;
+        }
+        unsigned tl = 0;
+        char dwhy[96];
+        if (slurm)
+                duration_of_json(json_object_get(sl, "time"), &tl, dwhy, sizeof dwhy);
         struct cluster_spec spec = {
-                .kind = !strcmp(type, "connect") ? CLUSTER_CONNECT : CLUSTER_STANDALONE,
+                .kind = slurm ? CLUSTER_SLURM : !strcmp(type, "connect") ? CLUSTER_CONNECT : CLUSTER_STANDALONE,
+                .script = script,
+                .nodes = slurm ? (int)json_integer_value(json_object_get(sl, "nodes")) : 0,
+                .time_limit = tl,
                 .spark_home = s->d->opts.spark_home,
                 .work_dir = dir,
                 .workers = (int)json_integer_value(json_object_get(launch, "workers")),
@@ -933,6 +1023,7 @@ static enum session_fail session_launch(struct session *s, const struct cfg_entr
         char *why = NULL;
         int r = cluster_start(s->d->loop, &spec, &launch_cbs, s, &s->cluster, &why);
         json_decref(conf);
+        free(script);
         if (r == 0) { /* the logs of the last few ended clusters stay for the admin */
                 char parent[PATH_MAX];
                 snprintf(parent, sizeof parent, "%s/clusters", s->d->opts.state_dir);
@@ -946,6 +1037,7 @@ static enum session_fail session_launch(struct session *s, const struct cfg_entr
                 return err->fail;
         }
         s->waiting_for = spec.kind == CLUSTER_CONNECT ? "the Spark Connect server to start"
+                         : slurm                      ? "the Slurm job to be submitted"
                                                       : "the Spark cluster to start";
         return SESSION_OK;
 }

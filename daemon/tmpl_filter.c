@@ -160,6 +160,36 @@ F(f_py) {
         return take_str(rc, n, &sb, VK_SAFE, ret);
 }
 
+/* str(v) as one POSIX shell word: in single quotes, each ' as '\''.  None,
+ * undefined and a NUL byte (no shell word holds one) are refused. */
+F(f_sh) {
+        struct strbuf in = STRBUF_INIT, sb = STRBUF_INIT;
+        (void)a;
+        if (v->kind == VK_UNDEF || is_none(*v))
+                return rerr(rc, n, -EINVAL, "sh: the value is %s, not a word for the shell",
+                            v->kind == VK_UNDEF ? "undefined" : "none");
+        int r = put_str(rc, n, &in, *v);
+        if (r < 0) {
+                sb_free(&in);
+                return r;
+        }
+        if (memchr(in.buf ? in.buf : "", '\0', in.len)) {
+                sb_free(&in);
+                return rerr(rc, n, -EINVAL, "sh: a value with a NUL byte cannot be a shell word");
+        }
+        r = sb_putc(&sb, '\'');
+        for (size_t i = 0; r == 0 && i < in.len; i++)
+                r = in.buf[i] == '\'' ? sb_puts(&sb, "'\\''") : sb_putc(&sb, in.buf[i]);
+        if (r == 0)
+                r = sb_putc(&sb, '\'');
+        sb_free(&in);
+        if (r < 0) {
+                sb_free(&sb);
+                return oom(rc, n);
+        }
+        return take_str(rc, n, &sb, VK_SAFE, ret);
+}
+
 F(f_tojson) {
         struct strbuf sb = STRBUF_INIT;
         int indent = -1;
@@ -913,6 +943,7 @@ const struct tfilter tfilters[] = {
         {"d", f_default, {"default_value", "boolean"}, 0, true},
         {"py", f_py, {NULL}, 0, false},
         {"tojson", f_tojson, {"indent"}, 0, false},
+        {"sh", f_sh, {NULL}, 0, false},
         {"safe", f_safe, {NULL}, 0, false},
         {"upper", f_upper, {NULL}, 0, false},
         {"lower", f_lower, {NULL}, 0, false},

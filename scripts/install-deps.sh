@@ -6,7 +6,9 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libev-dev libjansson-dev libyaml-dev libzmq3-dev libssl-dev libsystemd-dev libcmocka-dev
       curl python3 python3-venv util-linux systemd openjdk-17-jre-headless procps iproute2
       # tests/e2e and make demo: Debian's browser (never a downloaded one)
-      chromium fonts-dejavu-core)
+      chromium fonts-dejavu-core
+      # tests/integration/test_slurm.py: a private single-host Slurm (no service is started)
+      slurmctld slurmd slurm-client munge)
 # node and npm (configurable-http-proxy): Debian's unless the machine has them
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()

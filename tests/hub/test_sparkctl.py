@@ -158,7 +158,7 @@ def test_check_runs_the_sparkd_beside_sparkctl(short_tmp):
     assert shutil.which("sparkd", path="/usr/bin:/bin") is None
     p = run_installed(bindir, "check", "--config-dir", str(ROOT / "configs"))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("configuration OK (7 configurations")
+    assert p.stdout.startswith("configuration OK (8 configurations")
 
 
 def test_check_says_where_it_looked_for_sparkd(short_tmp):

@@ -35,12 +35,12 @@ def test_installed_tree_finds_its_shipped_configurations(tmp_path):
     sparkd = install_tree(tmp_path / "somewhere")
     p = check(sparkd, home=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert p.stdout.strip().endswith("configuration OK (7 configurations, default: local)"), p.stdout
+    assert p.stdout.strip().endswith("configuration OK (8 configurations, default: local)"), p.stdout
     # moved elsewhere, the tree still works
     moved = tmp_path / "elsewhere"
     (tmp_path / "somewhere").rename(moved)
     p = check(moved / "bin" / "sparkd", home=tmp_path)
-    assert p.returncode == 0 and "configuration OK (7 configurations, default: local)" in p.stdout, p.stdout
+    assert p.returncode == 0 and "configuration OK (8 configurations, default: local)" in p.stdout, p.stdout
 
 
 def test_shipped_data_writable_by_others_is_not_used(tmp_path):
@@ -166,4 +166,4 @@ def test_make_install_lays_out_what_the_docs_name(tmp_path):
         d.chmod(0o755)
     p = check(root / "bin" / "sparkd", home=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "configuration OK (7 configurations, default: local)" in p.stdout, p.stdout
+    assert "configuration OK (8 configurations, default: local)" in p.stdout, p.stdout

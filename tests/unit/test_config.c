@@ -942,7 +942,7 @@ static void test_shipped_configs(void **state) {
         dump_diags(s);
         assert_int_equal(s->n_diags, 0);
         const char *want[] = {"connect",    "kubernetes", "local", "local-large",
-                              "standalone", "standalone-ephemeral", "yarn"};
+                              "slurm",      "standalone", "standalone-ephemeral", "yarn"};
         assert_int_equal(s->n, sizeof want / sizeof *want);
         assert_string_equal(s->default_name, "local");
         assert_int_equal(mkdir_p(RENDER_DIR, 0755), 0);

@@ -208,6 +208,42 @@ static int render_s(const char *src, const char *ctx_json, struct tmpl_err *err)
         return r;
 }
 
+/* The `sh` filter: one shell word that a real /bin/sh reads back as the
+ * value; none, undefined and NUL bytes refused. */
+static void test_sh_filter(void **state) {
+        (void)state;
+        static const char *const values[] = {"plain", "", "it's", "''", "a b\tc\nd", "$(id) `id` $HOME \\ \"q\"",
+                                             "-n", "\xc3\xa9t\xc3\xa9", "*?[a]", "x'; rm -rf / #"};
+        for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+                json_t *ctx = json_pack("{s:s}", "v", values[i]);
+                tmpl *t = NULL;
+                struct tmpl_err err = {0};
+                char *out = NULL;
+                assert_int_equal(tmpl_compile("printf %s {{ v | sh }}", 22, &t, &err), 0);
+                assert_int_equal(tmpl_render(t, ctx, &out, NULL, &err), 0);
+                FILE *f = popen(out, "r");
+                assert_non_null(f);
+                char got[256] = "";
+                size_t n = fread(got, 1, sizeof got - 1, f);
+                got[n] = '\0';
+                assert_int_equal(pclose(f), 0);
+                assert_string_equal(got, values[i]);
+                free(out);
+                tmpl_free(t);
+                json_decref(ctx);
+        }
+        struct tmpl_err err = {0};
+        char *out = NULL;
+        assert_int_equal(render("{{ 12 | sh }}", 13, NULL, &out, NULL, &err), 0);
+        assert_string_equal(out, "'12'");
+        free(out);
+        assert_int_equal(render_s("{{ v | sh }}", "{\"v\": null}", &err), -EINVAL);
+        assert_string_equal(err.msg, "sh: the value is none, not a word for the shell");
+        assert_int_equal(render_s("{{ nothing | sh }}", "{}", &err), -EINVAL);
+        assert_int_equal(render_s("{{ v | sh }}", "{\"v\": \"a\\u0000b\"}", &err), -EINVAL);
+        assert_string_equal(err.msg, "sh: a value with a NUL byte cannot be a shell word");
+}
+
 static void test_compile_error_leaves_ret(void **state) {
         (void)state;
         tmpl *t = (tmpl *)0x1;
@@ -440,6 +476,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_corpus),
                 cmocka_unit_test(test_compile_error_leaves_ret),
+                cmocka_unit_test(test_sh_filter),
                 cmocka_unit_test(test_syntax_error_position),
                 cmocka_unit_test(test_unclosed_block),
                 cmocka_unit_test(test_undefined_name),
