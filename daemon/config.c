@@ -740,7 +740,7 @@ static int launch_duration(struct vctx *c, const json_t *l, const char *key, con
         if (duration_of_json(x, &secs, why, sizeof why) < 0 || secs == 0 || secs > CFG_SLURM_TIME_MAX) {
                 value_text(x, val, sizeof val);
                 r = verr(c, l, key, 0, false, "launch.%s: %s is not a time limit such as 30m, 2h or 1h30m "
-                         "(from 1m to 30 days)", key, val);
+                         "(from 1m to 168h)", key, val);
         } else {
                 r = put(out, key, duration_canon(x));
         }

@@ -34,7 +34,7 @@
 #define CFG_SLURM_PREFIX     "slurm."   /* overridable slurm.KEY: a user's choice of launch.KEY (type slurm) */
 #define CFG_SLURM_SCRIPT     "slurm-job.sh.j2" /* the default batch script template */
 #define CFG_SLURM_NODES_MAX  4096
-#define CFG_SLURM_TIME_MAX   (30u * 24u * 3600u) /* seconds */
+#define CFG_SLURM_TIME_MAX   (168u * 3600u) /* seconds: the longest duration */
 
 enum cfg_source { CFG_SYSTEM, CFG_USER };
 

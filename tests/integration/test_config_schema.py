@@ -28,6 +28,8 @@ SCHEMA_CANNOT = {
     "spec-default-above.yaml", "spec-default-below.yaml", "spec-default-choice.yaml",
     "spec-default-long.yaml", "conf-out-of-bounds.yaml", "idle-long.yaml", "idle-above-max.yaml",
     "idle-off-with-max.yaml", "idle-min-above-max.yaml", "idle-bad-default.yaml",
+    "slurm-time-long.yaml", "slurm-override-not-slurm.yaml", "slurm-override-unknown.yaml",
+    "slurm-launch-out-of-bounds.yaml",
 }
 
 

@@ -613,7 +613,7 @@ def test_check_config_warns_about_unauthenticated_clusters(tmp_path):
     assert any(str(d / "open.yaml") in w and "spark://cluster:7077" in w and "spark.authenticate" in w
                for w in warnings), warnings
     assert any(str(d / "yarnopen.yaml") in w for w in warnings), warnings
-    assert "configuration OK (8 configurations" in p.stdout
+    assert "configuration OK (7 configurations" in p.stdout
 
 
 def test_a_long_poll_that_hangs_up_frees_its_slot_at_once(daemon_factory):
