@@ -73,7 +73,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 600
-FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SMOKE_SECONDS ?= 15
 # daemon/sockpath.c: the default socket path, the same chain as the daemon's.
 TOOL_SRCS := tools/uhttp.c daemon/sockpath.c
 
@@ -320,17 +320,17 @@ guide-test: deps dist $(GUIDE_WHEELS)/.done $(E2E_NPM)
 #                labextension, asan-unit, asan-integration, asan-hub,
 #                fuzz-smoke; then, once it is free, the other Spark suites:
 #                integration-warm (pre-warming and lazy starts), cluster,
-#                security
+#                security, slurm (a private Slurm: tests/integration/test_slurm.py)
 # At most two suites run at once (two cores); the integration tests that
-# start Spark are split by marker (`jvm and not warm` / `jvm and warm`), so
-# together the two passes run every one of them.
+# start Spark are split by marker (`jvm and not warm and not slurm` / `jvm and
+# warm` / `slurm`), so together the passes run every one of them.
 #
 # The ASan pass runs the unit tests and the daemon-level tests without a JVM
 # (the `jvm` ones run in the normal pass).  Every suite runs even when an
 # earlier one failed; make test fails if any did, or if any test skipped.
 SUITES_JVM   := integration-jvm hub-jvm e2e guide
 SUITES_LIGHT := unit jinja py-lint integration hub labextension asan-unit asan-integration asan-hub fuzz-smoke \
-	integration-warm cluster security
+	integration-warm cluster security slurm
 SUITE        := scripts/suite.sh
 
 root-check:
@@ -351,9 +351,9 @@ test: root-check
 
 # The two lanes: each chains its suites (order-only), make -j2 runs the
 # two chains side by side.
-suites: suite-guide suite-security
+suites: suite-guide suite-slurm
 suite-integration-jvm:
-	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m 'jvm and not warm' --deselect-ok"
+	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m 'jvm and not warm and not slurm' --deselect-ok"
 suite-hub-jvm: | suite-integration-jvm
 	-$(SUITE) hub-jvm $(MAKE) hub-test PYTEST_ARGS="-m jvm --deselect-ok"
 suite-e2e: | suite-hub-jvm
@@ -384,6 +384,8 @@ suite-cluster: | suite-integration-warm
 	-$(SUITE) cluster $(MAKE) cluster-test
 suite-security: | suite-cluster
 	-$(SUITE) security $(MAKE) security-test
+suite-slurm: | suite-security
+	-$(SUITE) slurm $(MAKE) integration PYTEST_ARGS="-m slurm --deselect-ok"
 suite-guide: | suite-e2e
 	-$(SUITE) guide $(MAKE) guide-test
 .PHONY: $(addprefix suite-,$(SUITES_JVM) $(SUITES_LIGHT))

@@ -31,6 +31,8 @@ def pytest_configure(config):
         "markers", "jvm: starts Spark (a JVM); the ASan pass leaves these to the normal pass")
     config.addinivalue_line(
         "markers", "warm: a jvm test of pre-warming or lazy starts (make test runs them in their own suite)")
+    config.addinivalue_line(
+        "markers", "slurm: a jvm test against a private Slurm cluster (make test runs them in their own suite)")
 
 
 def pytest_deselected(items):

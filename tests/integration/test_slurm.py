@@ -27,7 +27,7 @@ from conftest import daemons_in
 from kernels import Kernel, java_children, wait_until
 from slurmenv import SlurmCluster, have_slurm
 
-pytestmark = pytest.mark.jvm
+pytestmark = [pytest.mark.jvm, pytest.mark.slurm]
 TIMEOUT = 240
 
 
