@@ -275,12 +275,16 @@ export async function configureDialog(
   const baselines: Record<string, OverrideValue | undefined> = {};
   let texts: Record<string, string> = {};
   for (const k of keys) {
+    const launch =
+      doc.launch && typeof doc.launch === 'object'
+        ? (doc.launch as Record<string, unknown>)
+        : null;
     baselines[k] =
-      specs[k].type === 'duration' && specs[k].default === undefined
+      k === 'idle_stop' && specs[k].default === undefined
         ? typeof doc[k] === 'string'
           ? (doc[k] as string)
           : undefined
-        : baselineValue(specs[k], doc.conf, k);
+        : baselineValue(specs[k], doc.conf, k, launch);
     texts[k] = toInputText(model.overrides[k] ?? baselines[k]);
   }
   let errors: Record<string, string> = {};

@@ -177,15 +177,20 @@ export function checkValue(
 
 /**
  * The value a configuration itself gives key: the spec's default, else the
- * value in its `conf`, else undefined.
+ * value in its `conf` (for `slurm.KEY`, its `launch.KEY`), else undefined.
  */
 export function baselineValue(
   spec: IOverridableSpec,
   conf: Record<string, unknown> | undefined,
-  key: string
+  key: string,
+  launch?: Record<string, unknown> | null
 ): OverrideValue | undefined {
   if (spec.default !== undefined) {
     return spec.default;
+  }
+  if (key.startsWith('slurm.')) {
+    const l = launch ? launch[key.slice(6)] : undefined;
+    return typeof l === 'string' || typeof l === 'number' ? l : undefined;
   }
   if (spec.type === 'duration') {
     return undefined; // idle_stop is beside conf: see the dialog

@@ -161,6 +161,30 @@ describe('collectOverrides', () => {
     ).toBeUndefined();
     expect(baselineValue({ type: 'int' }, undefined, 'k')).toBeUndefined();
   });
+  it('baseline values of slurm.KEY come from the launch settings', () => {
+    const launch = {
+      type: 'slurm',
+      nodes: 2,
+      memory_per_node: '4g',
+      time: '1h'
+    };
+    expect(baselineValue({ type: 'int' }, {}, 'slurm.nodes', launch)).toBe(2);
+    expect(
+      baselineValue({ type: 'memory' }, {}, 'slurm.memory_per_node', launch)
+    ).toBe('4g');
+    expect(baselineValue({ type: 'duration' }, {}, 'slurm.time', launch)).toBe(
+      '1h'
+    );
+    expect(
+      baselineValue({ type: 'int', default: 3 }, {}, 'slurm.nodes', launch)
+    ).toBe(3);
+    expect(
+      baselineValue({ type: 'choice', choices: ['a'] }, {}, 'slurm.qos', launch)
+    ).toBeUndefined();
+    expect(
+      baselineValue({ type: 'int' }, { 'slurm.nodes': 5 }, 'slurm.nodes')
+    ).toBeUndefined();
+  });
 });
 
 describe('keyOfMessage', () => {
