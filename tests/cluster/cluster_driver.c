@@ -81,7 +81,7 @@ static void on_output(void *data, const char *line) {
         emit(json_pack("{s:s, s:s%}", "event", "output", "line", line, strlen(line)));
 }
 
-static const struct cluster_cbs cbs = {on_ready, on_failed, on_exit_cb, on_output};
+static const struct cluster_cbs cbs = {on_ready, on_failed, on_exit_cb, on_output, NULL};
 
 static void finish(struct ev_loop *loop) {
         emit(json_pack("{s:s, s:i, s:f}", "event", "stopped", "procs", proc_count(), "seconds",
