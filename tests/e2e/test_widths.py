@@ -28,7 +28,8 @@ USER = "e2ealice"
 T_READY = 180_000  # ms: a cold JVM on a busy 2-core machine
 SIZES = ((1280, 800), (1400, 900))
 NOTEBOOK = "widths.ipynb"
-FRONTS = (("lab", f"lab/tree/{NOTEBOOK}"), ("nb7", f"notebooks/{NOTEBOOK}"))
+# ?reset: Lab opens this notebook alone, not the user's last workspace
+FRONTS = (("lab", f"lab/tree/{NOTEBOOK}?reset"), ("nb7", f"notebooks/{NOTEBOOK}"))
 NEWS = "@jupyterlab/apputils-extension:notification"
 GONE = "e2e-widths-gone"  # a configuration deleted after the page listed it
 # every page: its own failed start passes through starting; the clicking
@@ -46,7 +47,7 @@ RECORDER = """() => {
     return classes + (cmd ? '#' + cmd.getAttribute('data-command') : '');
   };
   rec.sample = () => {
-    const item = document.querySelector('.jp-StartSpark-item');
+    const item = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-StartSpark-item');
     const chip = item && item.querySelector('.jp-StartSpark-chip');
     const kind = chip ? ([...chip.classList].find(c => c.startsWith('jp-StartSpark-chip-')) || '')
       .slice('jp-StartSpark-chip-'.length) : null;
@@ -86,7 +87,9 @@ def make_notebook(hub, token, path):
 
 
 def item(page):
-    return page.locator(".jp-StartSpark-item")
+    # the notebook in view: Lab may have restored other notebooks of this user
+    # (an earlier module's) in hidden tabs, each with its own toolbar item
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-StartSpark-item")
 
 
 def chip_of(page, kind):
