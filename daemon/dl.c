@@ -57,7 +57,8 @@ int dl_resolve(const char *soname, const char *what, const char *const *names, c
                 X(struct dl_zmq, zmq_getsockopt), X(struct dl_zmq, zmq_connect), X(struct dl_zmq, zmq_send), \
                 X(struct dl_zmq, zmq_msg_init), X(struct dl_zmq, zmq_msg_recv),                             \
                 X(struct dl_zmq, zmq_msg_close), X(struct dl_zmq, zmq_msg_more),                            \
-                X(struct dl_zmq, zmq_msg_data), X(struct dl_zmq, zmq_msg_size)
+                X(struct dl_zmq, zmq_msg_data), X(struct dl_zmq, zmq_msg_size),                             \
+                X(struct dl_zmq, zmq_socket_monitor)
 
 #define CRYPTO_FNS(X)                                                                                       \
         X(struct dl_crypto, EVP_MAC_fetch), X(struct dl_crypto, EVP_MAC_free),                              \

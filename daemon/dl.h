@@ -35,6 +35,7 @@ struct dl_zmq {
         DL_FN(zmq_msg_more);
         DL_FN(zmq_msg_data);
         DL_FN(zmq_msg_size);
+        DL_FN(zmq_socket_monitor);
 };
 
 struct dl_crypto {

@@ -55,6 +55,13 @@ struct kernel {
         ev_timer hb;
         int hb_misses;
         bool hb_waiting;
+        /* IOPub's connection events (zmq_socket_monitor): while the kernel
+         * process holds its end, the heartbeat rests (an idle daemon does
+         * not wake); a disconnect means that process exited */
+        void *mon;
+        ev_io mon_io;
+        bool linked;     /* connected since the last disconnect */
+        bool answered;   /* a heartbeat answered while linked: the kernel is there */
         bool dead;
         struct kexec *execs;
         int depth;       /* >0 while dispatching: closing is deferred */
@@ -112,6 +119,8 @@ bool kernel_id_valid(const char *id) {
 }
 
 static void ksock_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void kernel_mon_open(struct kernel *k);
+static void kernel_mon_close(struct kernel *k);
 static void kernel_drain(struct kernel *k, enum ksock which);
 static void kernel_maybe_free(struct kernel *k);
 
@@ -131,6 +140,8 @@ static int ksock_open(struct kernel *k, enum ksock which, int type, enum kmsg_ch
                 dlz.zmq_setsockopt(z->s, ZMQ_IPV6, &one, sizeof one);
         if (type == ZMQ_SUB)
                 dlz.zmq_setsockopt(z->s, ZMQ_SUBSCRIBE, "", 0);
+        if (which == KS_IOPUB)
+                kernel_mon_open(k); /* before it connects: the first event counts */
         if (dlz.zmq_connect(z->s, ep) < 0)
                 return -errno;
         int fd;
@@ -337,11 +348,16 @@ static void kernel_dispatch(struct kernel *k, enum ksock which, zmq_msg_t *parts
         kmsg_free(m);
 }
 
-/* Heartbeat echo arrived. */
+/* Heartbeat echo arrived.  Once the kernel answered with IOPub linked,
+ * the heartbeat rests: IOPub's disconnect says when the process exits. */
 static void kernel_on_hb(struct kernel *k, zmq_msg_t *parts, int n) {
         (void)parts, (void)n;
         k->hb_waiting = false;
         k->hb_misses = 0;
+        if (k->mon && k->linked) {
+                k->answered = true;
+                ev_timer_stop(k->loop, &k->hb);
+        }
 }
 
 /* Reads everything pending on one socket (ZMQ_FD is edge-triggered). */
@@ -407,6 +423,83 @@ static void kernel_nudge_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         kernel_maybe_free(k);
 }
 
+static void kernel_declare_dead(struct kernel *k, const char *why);
+
+/* IOPub's connection events: 6 bytes (uint16 event, uint32 value), then
+ * the endpoint. */
+static void kernel_mon_drain(struct kernel *k) {
+        k->depth++;
+        while (!k->closing && !k->dead && k->mon) {
+                int events = 0;
+                size_t sz = sizeof events;
+                if (dlz.zmq_getsockopt(k->mon, ZMQ_EVENTS, &events, &sz) < 0 || !(events & ZMQ_POLLIN))
+                        break;
+                zmq_msg_t parts[2];
+                int n = krecv(k->mon, parts, 2);
+                if (n <= 0)
+                        break;
+                uint16_t ev = 0;
+                if (dlz.zmq_msg_size(&parts[0]) >= sizeof ev)
+                        memcpy(&ev, dlz.zmq_msg_data(&parts[0]), sizeof ev);
+                for (int i = 0; i < n; i++)
+                        dlz.zmq_msg_close(&parts[i]);
+                if (ev == ZMQ_EVENT_CONNECTED) {
+                        k->linked = true;
+                } else if (ev == ZMQ_EVENT_DISCONNECTED) {
+                        bool was = k->linked && k->answered;
+                        k->linked = k->answered = false;
+                        if (was) { /* the process that answered closed its sockets: it exited */
+                                kernel_declare_dead(k, "the kernel's process exited (it was shut down, "
+                                                       "restarted or died)");
+                                break;
+                        }
+                        ev_timer_stop(k->loop, &k->hb); /* not proven there yet: beat now */
+                        ev_timer_set(&k->hb, 0., KERNEL_HB_INTERVAL);
+                        ev_timer_start(k->loop, &k->hb);
+                }
+        }
+        k->depth--;
+        kernel_maybe_free(k);
+}
+
+static void kernel_mon_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        (void)loop, (void)revents;
+        kernel_mon_drain((struct kernel *)((char *)w - offsetof(struct kernel, mon_io)));
+}
+
+/* Watches IOPub's connection (kernel_mon_drain).  Without it (an old
+ * libzmq) the heartbeat simply never rests. */
+static void kernel_mon_open(struct kernel *k) {
+        static unsigned long seq;
+        char ep[128];
+        snprintf(ep, sizeof ep, "inproc://sparkd-kernel-%s-%lu", k->id, ++seq);
+        int fd;
+        size_t fdsz = sizeof fd;
+        if (!dlz.zmq_socket_monitor ||
+            dlz.zmq_socket_monitor(k->socks[KS_IOPUB].s, ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) < 0)
+                return;
+        k->mon = dlz.zmq_socket(kctx, ZMQ_PAIR);
+        if (!k->mon)
+                return;
+        int zero = 0;
+        dlz.zmq_setsockopt(k->mon, ZMQ_LINGER, &zero, sizeof zero);
+        if (dlz.zmq_connect(k->mon, ep) < 0 || dlz.zmq_getsockopt(k->mon, ZMQ_FD, &fd, &fdsz) < 0) {
+                dlz.zmq_close(k->mon);
+                k->mon = NULL;
+                return;
+        }
+        ev_io_init(&k->mon_io, kernel_mon_cb, fd, EV_READ);
+        ev_io_start(k->loop, &k->mon_io);
+}
+
+static void kernel_mon_close(struct kernel *k) {
+        if (!k->mon)
+                return;
+        ev_io_stop(k->loop, &k->mon_io);
+        dlz.zmq_close(k->mon);
+        k->mon = NULL;
+}
+
 static void kernel_declare_dead(struct kernel *k, const char *why) {
         if (k->dead)
                 return;
@@ -441,6 +534,8 @@ static void kernel_hb_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         }
         k->hb_waiting = dlz.zmq_send(k->socks[KS_HB].s, "ping", 4, ZMQ_DONTWAIT) == 4;
         kernel_drain(k, KS_HB);
+        if (k->mon) /* ZMQ_FD is edge-triggered: nothing queued there is left unread */
+                kernel_mon_drain(k);
 }
 
 int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
@@ -473,8 +568,9 @@ int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
                 goto err_quiet;
         }
         if (r < 0 || (r = ksock_open(k, KS_SHELL, ZMQ_DEALER, KMSG_SHELL)) < 0 ||
-            (r = ksock_open(k, KS_CONTROL, ZMQ_DEALER, KMSG_CONTROL)) < 0 ||
-            (r = ksock_open(k, KS_IOPUB, ZMQ_SUB, KMSG_IOPUB)) < 0 ||
+            (r = ksock_open(k, KS_CONTROL, ZMQ_DEALER, KMSG_CONTROL)) < 0)
+                goto err;
+        if ((r = ksock_open(k, KS_IOPUB, ZMQ_SUB, KMSG_IOPUB)) < 0 ||
             (r = ksock_open(k, KS_HB, ZMQ_REQ, KMSG_HB)) < 0)
                 goto err;
         k->opened_at = ev_now(loop);
@@ -484,6 +580,8 @@ int kernel_open(struct ev_loop *loop, const char *runtime_dir, const char *id,
         ev_timer_init(&k->hb, kernel_hb_cb, KERNEL_HB_INTERVAL, KERNEL_HB_INTERVAL);
         ev_timer_start(loop, &k->hb);
         kernel_nudge_send(k);
+        if (k->mon)
+                kernel_mon_drain(k); /* events queued before its watcher started */
         free(json);
         *ret = k;
         return 0;
@@ -494,6 +592,7 @@ err_quiet:
         if (k) {
                 k->depth = 0;
                 k->closing = true;
+                kernel_mon_close(k);
                 for (int i = 0; i < KS_N; i++)
                         ksock_close(k, (enum ksock)i);
                 free(k);
@@ -554,6 +653,7 @@ static void kernel_maybe_free(struct kernel *k) {
                 return;
         ev_timer_stop(k->loop, &k->nudge);
         ev_timer_stop(k->loop, &k->hb);
+        kernel_mon_close(k);
         for (int i = 0; i < KS_N; i++)
                 ksock_close(k, (enum ksock)i);
         while (k->execs) {

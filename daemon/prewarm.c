@@ -14,6 +14,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "props.h"
+#include "sparkauth.h"
 #include "sparkd_py.h"
 #include "sparkhome.h"
 #include "util.h"
@@ -44,6 +45,10 @@ struct warm {
         struct cluster *cl;     /* connect: the server, while starting or ready */
         char *url;              /* connect: sc://127.0.0.1:P/;token=T once ready */
         struct proc *warmer;    /* the warm-up, while W_WARMING */
+        /* a local master's SparkContext created ahead by the warm-up, and
+         * the UI secrets it was created with (the session's, once taken) */
+        bool context;
+        struct sparkauth ctx_auth;
         pid_t pid;
         char conn_path[PATH_MAX];
         char props_path[PATH_MAX]; /* its --properties-file, until it started */
@@ -300,6 +305,8 @@ static void warm_stop(struct warm *w) {
         w->state = W_COLD;
         w->pid = 0;
         explicit_bzero(w->secret, sizeof w->secret);
+        w->context = false;
+        sparkauth_clear(&w->ctx_auth);
 }
 
 static struct warm *warm_free(struct warm *w) {
@@ -491,9 +498,18 @@ static int warm_launch_connect(struct warm *w, const char *dir) {
         return 0;
 }
 
+#define CONTEXT_LINE "sparkd-context: "
+
 static void warmer_on_line(void *data, struct proc *p, const char *line) {
         (void)p;
-        log_debug("prewarm %s: warm-up: %s", ((struct warm *)data)->config, line);
+        struct warm *w = data;
+        if (!strncmp(line, CONTEXT_LINE, strlen(CONTEXT_LINE)) && w->ctx_auth.ui_key[0]) {
+                w->context = true;
+                log_info("prewarm: %s: the session's SparkContext is created ahead (UI %s)", w->config,
+                         line + strlen(CONTEXT_LINE));
+                return;
+        }
+        log_debug("prewarm %s: warm-up: %s", w->config, line);
 }
 
 static void warmer_on_exit(void *data, struct proc *p, int status) {
@@ -524,6 +540,32 @@ static void warmer_on_exit(void *data, struct proc *p, int status) {
 static const struct proc_cbs warmer_cbs = {.on_line = warmer_on_line, .on_exit = warmer_on_exit};
 
 
+/* True for the masters whose executors run in the driver's JVM: a
+ * SparkContext created ahead holds no cluster's resources. */
+static bool master_local(const char *m) {
+        return m && (!strcmp(m, "local") || !strncmp(m, "local[", 6));
+}
+
+/* What the warm-up needs to create the session's SparkContext ahead
+ * (daemon/py/sparkd_helpers.py create_context), with fresh UI secrets in
+ * w->ctx_auth; NULL when the master is not local (its context would hold a
+ * cluster's executors while nobody uses them) or without secrets. */
+static char *warm_context_spec(struct warm *w) {
+        const char *master = json_string_value(json_object_get(w->spec, "master"));
+        if (!master_local(master) || sparkauth_new(&w->ctx_auth) < 0) {
+                sparkauth_clear(&w->ctx_auth);
+                return NULL;
+        }
+        json_t *o = json_pack("{s:s, s:O, s:O, s:s}", "master", master, "app_name",
+                              json_object_get(w->spec, "app_name"), "conf", json_object_get(w->spec, "conf"),
+                              "ui_key", w->ctx_auth.ui_key);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (!text)
+                sparkauth_clear(&w->ctx_auth);
+        return text;
+}
+
 /* Starts the warm-up against w's gateway (its secret in the environment). */
 static int warm_start_warmup(struct warm *w) {
         struct prewarm *pw = w->pw;
@@ -532,11 +574,18 @@ static int warm_start_warmup(struct warm *w) {
         json_t *env = json_deep_copy(json_object_get(w->spec, "env"));
         if (!env)
                 return -ENOMEM;
+        w->context = false;
         if (w->connect) {
                 json_object_set_new(env, "SPARKD_WARMUP_REMOTE", json_string(w->url));
         } else {
                 json_object_set_new(env, "PYSPARK_GATEWAY_PORT", json_string(port));
                 json_object_set_new(env, "PYSPARK_GATEWAY_SECRET", json_string(w->secret));
+                char *ctx = warm_context_spec(w);
+                if (ctx) {
+                        json_object_set_new(env, "SPARKD_WARMUP_CONTEXT", json_string(ctx));
+                        explicit_bzero(ctx, strlen(ctx));
+                        free(ctx);
+                }
         }
         int r = warm_envp(pw, env, NULL, &envp);
         json_decref(env);
@@ -944,6 +993,12 @@ static struct proc *warm_hand_over(struct warm *w, const struct proc_cbs *cbs, v
         json_t *h = json_pack("{s:i, s:s, s:i, s:s, s:s}", "port", w->port, "secret", w->secret, "pid", (int)w->pid,
                               "spark_home", w->pw->spark_home, "pin_thread",
                               pin_thread(json_object_get(w->spec, "env")));
+        if (h && w->context &&
+            json_object_set_new(h, "context", json_pack("{s:s, s:s}", "ui_key", w->ctx_auth.ui_key, "ui_token",
+                                                        w->ctx_auth.ui_token)) < 0) {
+                json_decref(h);
+                h = NULL;
+        }
         if (!h)
                 return NULL;
         struct proc *p = w->p;

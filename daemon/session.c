@@ -164,6 +164,7 @@ static json_t *session_json(const struct session *s) {
         json_object_set_new(o, "connect", json_boolean(json_is_true(json_object_get(s->info, "connect"))));
         json_object_set_new(o, "prewarmed", json_boolean(s->jvm_pid > 0 || s->warm_server));
         json_object_set_new(o, "jvm_pid", s->jvm_pid > 0 ? json_integer(s->jvm_pid) : json_null());
+        json_object_set_new(o, "context_ahead", json_boolean(json_is_true(json_object_get(s->info, "context_ahead"))));
         int spid = cluster_pid(s->cluster);
         json_object_set_new(o, "server_pid", spid > 0 ? json_integer(spid) : json_null());
         json_object_set_new(o, "ui_path", s->state == S_READY && s->ui_port > 0 ? json_string(s->ui_path)
@@ -1105,6 +1106,26 @@ static enum session_fail session_attach_kernel(struct session *s, struct session
         return err->fail;
 }
 
+/* A warm JVM whose SparkContext was created ahead (its handover's
+ * "context": the UI secrets it was created with) gives s those secrets:
+ * the UI proxy's token must be the one that context's UI filter accepts.
+ * The kernel learns only that there is a context (adopt_context in
+ * daemon/py/sparkd_helpers.py); it gets the key with the session's secrets. */
+static void session_adopt_context(struct session *s) {
+        json_t *c = json_object_get(s->handover, "context");
+        if (!json_is_object(c))
+                return;
+        const char *key = json_string_value(json_object_get(c, "ui_key"));
+        const char *token = json_string_value(json_object_get(c, "ui_token"));
+        if (key && token && strlen(key) < sizeof s->auth.ui_key && strlen(token) < sizeof s->auth.ui_token) {
+                snprintf(s->auth.ui_key, sizeof s->auth.ui_key, "%s", key);
+                snprintf(s->auth.ui_token, sizeof s->auth.ui_token, "%s", token);
+                json_object_set_new(s->handover, "context", json_true());
+        } else {
+                json_object_del(s->handover, "context"); /* the kernel creates its own */
+        }
+}
+
 /* The warm JVM a start waited for arrived (p), or will not (NULL): the
  * start goes on — a click sends its start code, a lazy start's kernel
  * gets its answer (the API layer follows the change). */
@@ -1120,6 +1141,7 @@ static void session_warm_arrived(void *data, struct proc *p, json_t *handover) {
                 s->jvm = p;
                 s->handover = handover;
                 s->jvm_pid = (int)proc_pid(p);
+                session_adopt_context(s);
         }
         if (s->lazy) {
                 s->waiting_for = "Spark to start";
@@ -1134,6 +1156,7 @@ static void session_warm_arrived(void *data, struct proc *p, json_t *handover) {
 static void session_take_jvm(struct session *s, const struct cfg_entry *e) {
         s->jvm = prewarm_take(s->d, e, s->overrides, &jvm_cbs, s, &s->handover);
         s->jvm_pid = s->jvm ? (int)proc_pid(s->jvm) : 0;
+        session_adopt_context(s);
         if (!s->jvm && prewarm_wait(s->d, e, s->overrides, &jvm_cbs, s, session_warm_arrived)) {
                 s->waiting_warm = true;
                 s->waiting_for = "the warm Spark driver to be ready";

@@ -35,8 +35,9 @@ import sys
 # the UI's JWSFilter, "auth_secret": the cluster's RPC secret, "loopback":
 # the master runs on this host}; empty for a lazy start from the startup file.
 session = {}
-handover = None  # the daemon's warm driver JVM {port, secret, pid, spark_home, pin_thread}
+handover = None  # the daemon's warm driver JVM {port, secret, pid, spark_home, pin_thread[, context]}
 prewarmed = False
+ahead = False       # the SparkContext was the one the warm-up created ahead (adopt_context)
 cancelled = False
 # What the startup file tells a lazy `spark` about its daemon: {"socket",
 # "config", "overrides"}; None in the code a click sends.
@@ -209,6 +210,126 @@ def stop(ns):
         ns.pop(name, None)
 
 
+def note(text):
+    """A line about the start: into the session's log while the JVM's
+    start-up lines are kept out of the cell (a lazy start), else printed
+    (a click's output goes to the session's log)."""
+    if quiet[0]:
+        start_log.append(text)
+    else:
+        print(text)
+
+
+# Settings a SparkContext created ahead may differ in: the daemon gives
+# the session that context's UI port, and the UI's public path is a system
+# property Spark reads per request (take_gateway).
+CONTEXT_OWN = ("spark.ui.port", "spark.ui.proxyBase")
+
+
+def create_context(spec):
+    """(The daemon's warm-up, in its own process.)  Creates in the warm JVM
+    the SparkContext and SparkSession a start of spec's configuration
+    ({master, app_name, conf, ui_key}) will get, as PySpark's builder would
+    create them — the JVM's spark.* system properties, conf, master, app
+    name, PySpark's defaults — with secure()'s settings and the UI key the
+    daemon hands to that session; the UI on a free port.  Nothing runs in
+    them.  Returns the UI's URL."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    try:
+        from pyspark.core.context import DEFAULT_CONFIGS
+    except ImportError:  # PySpark 3
+        from pyspark.context import DEFAULT_CONFIGS
+    session["ui_key"] = spec["ui_key"]
+    conf = dict(spec["conf"])
+    secure(spec["master"], conf, {})
+    conf["spark.ui.port"] = "0"
+    jvm = SparkContext._jvm
+    jconf = jvm.org.apache.spark.SparkConf(True)
+    for key, value in conf.items():
+        jconf.set(key, conf_text(value))
+    jconf.setMaster(spec["master"]).setAppName(spec["app_name"])
+    for key, value in DEFAULT_CONFIGS.items():
+        jconf.setIfMissing(key, str(value))
+    jsc = jvm.org.apache.spark.api.java.JavaSparkContext(jconf)
+    cls = SparkSession._get_j_spark_session_class(jvm)
+    cls.setDefaultSession(cls(jsc.sc(), {}))
+    url = jsc.sc().uiWebUrl()
+    return url.get() if url.isDefined() else "no UI"
+
+
+def adopt_context(gateway, master, app_name, conf):
+    """(The kernel, on a warm JVM whose handover says "context".)  Makes
+    the SparkContext and SparkSession created ahead (create_context) this
+    kernel's, when they were created with this start's master, app name
+    and conf (after secure()): the builder's getOrCreate() then finds them
+    and only wraps them.  A context with other settings (the user's
+    overrides) is stopped, and the builder creates one as usual.  Returns
+    True when adopted."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    jvm = gateway.jvm
+    cls = SparkSession._get_j_spark_session_class(jvm)
+    found = cls.getDefaultSession()
+    if not found.isDefined():
+        return False
+    jsc = found.get().sparkContext()
+    jconf = jsc.getConf()
+    have = {}
+    for line in jconf.toDebugString().split("\n"):  # one call for all; secrets are redacted in it
+        key, sep, value = line.partition("=")
+        if sep:
+            have[key] = value
+    want = {key: conf_text(value) for key, value in conf.items() if key not in CONTEXT_OWN}
+    want["spark.master"] = master
+    want["spark.app.name"] = app_name
+    for key in want:
+        if "(redacted)" in have.get(key, ""):
+            have[key] = jconf.get(key)
+    sqlconf = jvm.org.apache.spark.sql.internal.SQLConf
+    # runtime SQL settings may differ: the builder sets them in the session
+    differ = sorted(key for key, value in want.items() if have.get(key) != value
+                    and not (key.startswith("spark.sql.") and not sqlconf.isStaticConfigKey(key)))
+    if differ or jsc.isStopped():
+        drop_context(gateway)
+        note("sparkd: this start's settings differ from the SparkContext made ahead (%s): "
+             "a new one is created" % ", ".join(differ[:8]))
+        return False
+    cwd = os.getcwd()
+    if "spark.sql.warehouse.dir" not in conf:  # as for a context created here (take_gateway)
+        jsc.conf().set("spark.sql.warehouse.dir", os.path.join(cwd, "spark-warehouse"))
+    # relative paths resolve against the kernel's directory: the local file
+    # system the context cached while created in the JVM's directory is moved
+    fs = jvm.org.apache.hadoop.fs
+    fs.FileSystem.getLocal(jsc.hadoopConfiguration()).setWorkingDirectory(fs.Path(cwd))
+    SparkContext(master, app_name, gateway=gateway, jsc=jvm.org.apache.spark.api.java.JavaSparkContext(jsc))
+    global ahead
+    ahead = True
+    return True
+
+
+def drop_context(gateway):
+    """Stops a SparkContext made ahead that was not adopted, so that the
+    builder can create one."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    try:
+        if SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
+        cls = SparkSession._get_j_spark_session_class(gateway.jvm)
+        found = cls.getDefaultSession()
+        cls.clearDefaultSession()
+        if found.isDefined():
+            found.get().sparkContext().stop()
+        # file systems it cached resolve relative paths against the JVM's directory
+        gateway.jvm.org.apache.hadoop.fs.FileSystem.closeAll()
+    except Exception as e:
+        note("sparkd: could not stop the SparkContext made ahead (%s)" % (e,))
+
+
 def take_gateway(h, sconf, conf):
     """Connects to the driver JVM the daemon started for this kernel
     (daemon/prewarm.h), or returns None when this kernel cannot use it."""
@@ -240,7 +361,8 @@ def take_gateway(h, sconf, conf):
         system.setProperty("user.dir", cwd)
         if "spark.sql.warehouse.dir" not in conf and system.getProperty("spark.sql.warehouse.dir") is None:
             system.setProperty("spark.sql.warehouse.dir", os.path.join(cwd, "spark-warehouse"))
-        gateway.jvm.org.apache.hadoop.fs.FileSystem.closeAll()
+        if not h.get("context"):  # a live context may hold them (adopt_context)
+            gateway.jvm.org.apache.hadoop.fs.FileSystem.closeAll()
         return gateway
     except Exception as e:
         print("sparkd: the prepared Spark driver could not be used (%s); starting a new one" % (e,))
@@ -406,7 +528,8 @@ def prepare(master, app_name, conf, env):
     then starts the driver JVM (or takes the daemon's warm one), so that
     the builder's getOrCreate() only creates the SparkContext in it.
     Nothing to do for Spark Connect (the daemon started the server)."""
-    global handover, prewarmed
+    global handover, prewarmed, ahead
+    ahead = False
     if not session and daemon is not None:
         register(conf)  # a lazy start: the daemon's session, or an unmanaged one
     h, handover = handover, None
@@ -420,12 +543,19 @@ def prepare(master, app_name, conf, env):
     for key, value in conf.items():
         sconf.set(key, conf_text(value))
     gateway = take_gateway(h, sconf, conf) if h else None
-    if gateway is not None:
+    took = gateway is not None
+    if took:
         prewarmed = True
     else:
         gateway = launch(sconf)
     SparkContext._gateway = gateway
     SparkContext._jvm = gateway.jvm
+    if took and h.get("context"):
+        try:
+            adopt_context(gateway, master, app_name, conf)
+        except Exception as e:
+            note("sparkd: the SparkContext made ahead could not be used (%s): a new one is created" % (e,))
+            drop_context(gateway)
 
 
 def connect_builder(url):
@@ -493,6 +623,7 @@ def describe(s):
             d[key] = None
 
     d["prewarmed"] = prewarmed
+    d["context_ahead"] = ahead
     get("spark_version", lambda: s.version)
     if type(s).__module__.startswith("pyspark.sql.connect"):
         d["connect"] = True

@@ -52,6 +52,12 @@ class Kernel:
     def alive(self):
         return self.km.is_alive()
 
+    def restart(self):
+        """Restarts the kernel as JupyterLab's Restart does: a new process
+        with the same id, connection file and ports."""
+        self.km.restart_kernel(now=True)
+        self.client.wait_for_ready(timeout=60)
+
     def kill(self):
         """SIGKILL, as a crash would (jupyter_client's own kill is async)."""
         os.kill(self.pid, 9)

@@ -32,6 +32,7 @@ def test_lazy_first_use_is_a_session_of_the_daemon(env):
     assert out.strip() == "3", out  # the answer and nothing else: no JVM noise, no progress bar
     s = wait_state(env, k.id, timeout=30)
     assert s["state"] == "ready" and s["prewarmed"] is True and s["jvm_pid"] == pid, s
+    assert s["context_ahead"] is True, s  # the warm-up's SparkContext, wrapped
     assert s["ui_path"] == f"/user/alice/sparkd/ui/{k.id}/" and s["ui_protected"] is True, s
     # the UI through the daemon lists the job
     r = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")

@@ -3,6 +3,8 @@ import re
 import shutil
 import signal
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -32,6 +34,10 @@ overridable:
     type: int
     min: 1
     max: 100
+  spark.task.maxFailures:
+    type: int
+    min: 1
+    max: 8
 prewarm: true
 """
 
@@ -144,6 +150,104 @@ def test_prewarmed_start_uses_the_daemons_jvm(env, tmp_path):
     # the next warm JVM starts in the background
     nxt = wait_warm(env, 2)
     assert nxt != pid and nxt in java_children(env.proc.pid)
+
+
+AHEAD = re.compile(r"prewarm: local: the session's SparkContext is created ahead \(UI http://127\.0\.0\.1:\d+\)")
+
+
+def test_the_session_gets_the_spark_context_made_ahead(env, tmp_path):
+    """The warm-up creates the session's SparkContext in the warm JVM; a
+    click only wraps it: the user's settings hold (a runtime SQL override
+    too), relative paths are the kernel's, its UI is the session's — behind
+    the key the daemon's proxy holds — and shows no job of the warm-up."""
+    pid = wait_warm(env)
+    assert AHEAD.search(env.output()), env.output()
+    k = env.kernel()
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    (work / "rel.txt").write_text("a\nb\nc\n")
+    run_ok(k, f"import os; os.chdir({str(work)!r})")
+    start(env, k.id, overrides={"spark.sql.shuffle.partitions": 7})
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready" and s["jvm_pid"] == pid, s
+    assert s["context_ahead"] is True and s["ui_protected"] is True, s
+    assert java_children(k.pid) == []
+    # the UI: nothing ran in it yet (the warm-up's jobs were in another context)
+    r = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")
+    assert r.status == 200 and r.json() == [], r.text
+    assert run_ok(k, "print(spark.conf.get('spark.sql.shuffle.partitions'))") == "7"
+    assert run_ok(k, "print(spark.conf.get('spark.driver.memory'))") == "600m"
+    assert run_ok(k, "print(spark.conf.get('spark.app.name'))") == "local"
+    assert run_ok(k, "print(spark.range(10).count())") == "10"
+    assert run_ok(k, "print(sc.parallelize(range(6), 2).map(lambda x: x * x).sum())") == "55"
+    assert run_ok(k, "print(spark.read.text('rel.txt').count())") == "3"
+    assert run_ok(k, "print(spark.conf.get('spark.sql.warehouse.dir'))").endswith(str(work / "spark-warehouse"))
+    r = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")
+    assert r.status == 200 and len(r.json()) >= 2 and all(j["status"] == "SUCCEEDED" for j in r.json()), r.text
+    jobs = env.get(f"/ui/{k.id}/jobs/")
+    assert jobs.status == 200 and f"/user/alice/sparkd/ui/{k.id}/" in jobs.text
+    # the UI itself refuses a request without the daemon's token
+    url = run_ok(k, "print(sc.uiWebUrl)")
+    assert url.startswith("http://127.0.0.1:"), url
+    try:
+        status = urllib.request.urlopen(url + "/jobs/", timeout=20).status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    assert status == 403
+    # Stop ends it; the kernel lives on
+    assert env.request("DELETE", f"/api/sessions/{k.id}").status == 202
+    assert wait_state(env, k.id, ("stopped",))["reason"] == "stopped"
+    assert wait_until(lambda: not pid_alive(pid), 30)
+
+
+def test_other_settings_get_a_new_context_in_the_warm_jvm(env, tmp_path):
+    """An override the context made ahead was not created with (not a
+    runtime SQL setting, not the JVM's): that context is stopped and the
+    start creates its own in the same warm JVM, with the override."""
+    pid = wait_warm(env)
+    k = env.kernel()
+    work = tmp_path / "nb"
+    work.mkdir()
+    (work / "rel.txt").write_text("x\n")
+    run_ok(k, f"import os; os.chdir({str(work)!r})")
+    start(env, k.id, overrides={"spark.task.maxFailures": 3})
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready" and s["jvm_pid"] == pid and s["prewarmed"] is True, s
+    assert s["context_ahead"] is False, s
+    assert "differ from the SparkContext made ahead (spark.task.maxFailures)" in "\n".join(s["log_tail"]), s
+    assert run_ok(k, "print(sc.getConf().get('spark.task.maxFailures'))") == "3"
+    assert run_ok(k, "print(spark.read.text('rel.txt').count())") == "1"
+    assert run_ok(k, "print(spark.range(4).count())") == "4"
+    assert env.get(f"/ui/{k.id}/jobs/").status == 200
+    assert java_children(k.pid) == []
+
+
+def test_kernel_restart_or_death_ends_the_session_and_its_jvm(env):
+    """JupyterLab's Restart keeps the kernel's id, connection file and ports:
+    the daemon sees IOPub's connection drop (the old process exited) and ends
+    the session — the warm JVM it was given goes too — and the restarted
+    kernel gets a lazy `spark` that starts a new session.  A killed kernel
+    ends its session the same way."""
+    pid = wait_warm(env)
+    k = env.kernel()
+    start(env, k.id)
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready" and s["jvm_pid"] == pid, s
+    time.sleep(3)  # the heartbeat rests once the kernel answered
+    k.restart()
+    s = wait_state(env, k.id, ("stopped",), timeout=30)
+    assert s["reason"] == "the kernel died or was shut down", s
+    assert wait_until(lambda: not pid_alive(pid), 30)
+    assert "the kernel's process exited" in env.output()
+    second = wait_warm(env, 2)
+    assert run_ok(k, "print(spark.range(3).count())") == "3"  # the lazy spark of the new process
+    s = wait_state(env, k.id, timeout=60)
+    assert s["state"] == "ready" and s["jvm_pid"] == second, s
+    time.sleep(3)
+    k.kill()
+    s = wait_state(env, k.id, ("stopped",), timeout=30)
+    assert s["reason"] == "the kernel died or was shut down", s
+    assert wait_until(lambda: not pid_alive(second), 30)
 
 
 def test_second_kernel_gets_another_jvm_and_stop_ends_it(env):

@@ -52,6 +52,12 @@ def job_of(a, msg_id):
     return next((j for j in a["jobs"] if j["msg_id"] == msg_id), None)
 
 
+def voluntary_switches(pid):
+    """How often the process's main thread went to sleep and was woken."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
+
+
 def counters(d):
     return d.get("/api/health").json()["progress"]
 
@@ -142,6 +148,13 @@ def test_jobs_stages_cells_failures_and_no_idle_polling(env):
     time.sleep(3)
     assert counters(env) == before
     assert env.get(f"/api/sessions/{k.id}/progress").json()["polling"] is False
+    # ready and idle: the daemon does not wake at all (no heartbeat while
+    # the kernel holds IOPub's connection; this counts the main loop's thread)
+    time.sleep(0.5)
+    w0 = voluntary_switches(env.proc.pid)
+    time.sleep(6)
+    w1 = voluntary_switches(env.proc.pid)
+    assert w1 - w0 == 0, f"{w1 - w0} wakeups in 6 s while idle"
 
     # stopped: no jobs
     env.request("DELETE", f"/api/sessions/{k.id}")

@@ -11,6 +11,7 @@ static void test_zmq_loads(void **state) {
         (void)state;
         assert_int_equal(dl_zmq_load(), 0);
         assert_int_equal(dl_zmq_load(), 0); /* once */
+        assert_non_null(dlz.zmq_socket_monitor); /* kernel.c watches IOPub's connection with it */
         void *ctx = dlz.zmq_ctx_new();
         assert_non_null(ctx);
         void *s = dlz.zmq_socket(ctx, ZMQ_DEALER);
