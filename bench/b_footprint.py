@@ -105,7 +105,7 @@ def run(quick=False):
         for kid in fk.ids:
             one_start(h, fk, kid, restart=False)
         h.close()
-        time.sleep(1)
+        time.sleep(3)  # each kernel's first heartbeat answered (2 s): then the heartbeat rests
         res["with_10_sessions"] = dict(memory(d.pid), note="sessions on fake kernels (bench/fakekernel.py)")
         res["wakeups_with_10_sessions"] = wakeups(d.pid, min(idle_s, 10))
     finally:
@@ -151,8 +151,9 @@ def rows(res):
          "0", "met" if w["ctxt_switches"] == 0 else "missed"),
         ("wakeups/s idle after the requests", f"{res['idle_wakeups_after_requests']['per_second']:.2f}", "0",
          "met" if res["idle_wakeups_after_requests"]["ctxt_switches"] == 0 else "missed"),
-        ("wakeups/s with 10 sessions (heartbeats)", f"{res['wakeups_with_10_sessions']['per_second']:.2f}",
-         "", ""),
+        ("wakeups/s with 10 ready sessions, idle", f"{res['wakeups_with_10_sessions']['per_second']:.2f} "
+         f"({res['wakeups_with_10_sessions']['ctxt_switches']} switches)", "0",
+         "met" if res["wakeups_with_10_sessions"]["ctxt_switches"] == 0 else "missed"),
         warm_row(res.get("warm_jvm_ready")),
         (f"{m['daemons']} daemons: total RSS", f"{m['total_rss_mib']:.1f} MiB", "<= 600 MiB",
          "met" if m["total_rss_mib"] <= 600 else "missed"),

@@ -556,9 +556,9 @@ static char *warm_context_spec(struct warm *w) {
                 sparkauth_clear(&w->ctx_auth);
                 return NULL;
         }
-        json_t *o = json_pack("{s:s, s:O, s:O, s:s}", "master", master, "app_name",
+        json_t *o = json_pack("{s:s, s:O, s:O, s:s, s:s}", "master", master, "app_name",
                               json_object_get(w->spec, "app_name"), "conf", json_object_get(w->spec, "conf"),
-                              "ui_key", w->ctx_auth.ui_key);
+                              "ui_key", w->ctx_auth.ui_key, "ui_token", w->ctx_auth.ui_token);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (!text)

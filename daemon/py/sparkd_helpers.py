@@ -229,11 +229,11 @@ CONTEXT_OWN = ("spark.ui.port", "spark.ui.proxyBase")
 def create_context(spec):
     """(The daemon's warm-up, in its own process.)  Creates in the warm JVM
     the SparkContext and SparkSession a start of spec's configuration
-    ({master, app_name, conf, ui_key}) will get, as PySpark's builder would
-    create them — the JVM's spark.* system properties, conf, master, app
-    name, PySpark's defaults — with secure()'s settings and the UI key the
-    daemon hands to that session; the UI on a free port.  Nothing runs in
-    them.  Returns the UI's URL."""
+    ({master, app_name, conf, ui_key, ui_token}) will get, as PySpark's
+    builder would create them — the JVM's spark.* system properties, conf,
+    master, app name, PySpark's defaults — with secure()'s settings and the
+    UI key the daemon hands to that session; the UI on a free port, asked
+    once (warm_ui).  No job runs in them.  Returns the UI's URL."""
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
@@ -256,7 +256,28 @@ def create_context(spec):
     cls = SparkSession._get_j_spark_session_class(jvm)
     cls.setDefaultSession(cls(jsc.sc(), {}))
     url = jsc.sc().uiWebUrl()
-    return url.get() if url.isDefined() else "no UI"
+    if not url.isDefined():
+        return "no UI"
+    if spec.get("ui_token"):
+        warm_ui(url.get(), jsc.sc().applicationId(), spec["ui_token"])
+    return url.get()
+
+
+def warm_ui(url, app_id, token):
+    """(The warm-up.)  Asks the UI created ahead — ours: our JVM holds its
+    port — what the daemon's job progress and the user's first look ask,
+    so that the first of those does not initialise the UI's REST service
+    while the user's first job runs beside it on the same cores."""
+    import urllib.request
+
+    for path in ("/api/v1/applications/%s/jobs?status=running" % app_id,
+                 "/api/v1/applications/%s/allexecutors" % app_id, "/jobs/"):
+        req = urllib.request.Request(url + path, headers={"Authorization": "Bearer " + token})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                r.read()
+        except Exception:
+            pass  # only a warm-up
 
 
 def adopt_context(gateway, master, app_name, conf):
@@ -458,7 +479,8 @@ def preload(remote=False):
     """Imports PySpark ahead, in a thread, once the kernel has been idle for
     PRELOAD_DELAY (the startup file calls this when the daemon keeps a warm
     JVM or Connect server for the configuration): a click or a first use
-    then finds it imported instead of paying ~0.3 s (Connect: ~1 s) for it.
+    then finds it imported instead of paying ~0.3 s (Connect: ~1 s) for it,
+    and ~0.4 s more for what the first call into the JVM imports.
 
     Two threads must never import PySpark at once (a half-imported package
     seen from the other thread raises "partially initialized module"), so
@@ -487,6 +509,11 @@ def preload(remote=False):
             importlib.import_module("pyspark.sql")
             if remote:
                 importlib.import_module("pyspark.sql.connect.session")
+            else:
+                # what PySpark's py4j argument converters import at the first
+                # call into the JVM (NumpyArrayConverter: numpy and pandas,
+                # when installed; ~0.4 s)
+                importlib.import_module("pyspark.testing.utils")
         except Exception:  # an unusable PySpark says so at first use, in the cell
             pass
         finally:
