@@ -182,19 +182,15 @@ static json_t *session_json(const struct session *s) {
         json_object_set_new(o, "idle_deadline", s->idle_deadline > 0 ? json_real(s->idle_deadline) : json_null());
         json_object_set(o, "log_tail", s->log);
         json_object_set_new(o, "jobs_running", json_integer(progress_jobs_running(s->d, s->kernel_id)));
-        if (s->slurm) {
+        if (s->slurm) { /* the job's id is kept in s->slurm once known (launch_on_waiting) */
                 const char *jid = cluster_job_id(s->cluster);
                 double ends = cluster_ends_at(s->cluster);
-                if (jid && *jid) /* kept after the job ended, for the record */
-                        json_object_set_new(s->slurm, "job_id", json_string(jid));
-                if (ends > 0)
-                        json_object_set_new(s->slurm, "ends_at", json_real(ends));
                 json_t *sl = json_deep_copy(s->slurm);
-                if (!json_object_get(sl, "job_id"))
+                if (jid && *jid)
+                        json_object_set_new(sl, "job_id", json_string(jid));
+                else if (!json_object_get(sl, "job_id"))
                         json_object_set_new(sl, "job_id", json_null());
-                if (!json_object_get(sl, "ends_at") || s->state != S_READY)
-                        json_object_set_new(sl, "ends_at", s->state == S_READY && ends > 0 ? json_real(ends)
-                                                                                         : json_null());
+                json_object_set_new(sl, "ends_at", s->state == S_READY && ends > 0 ? json_real(ends) : json_null());
                 json_object_set_new(o, "slurm", sl);
         } else {
                 json_object_set_new(o, "slurm", json_null());
