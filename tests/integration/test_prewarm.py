@@ -119,18 +119,37 @@ def run_ok(k, code):
     return out.strip()
 
 
+AHEAD = re.compile(r"prewarm: local: the session's SparkContext is created ahead \(UI http://127\.0\.0\.1:\d+\)")
+
+
+def kernel_in(env, tmp_path, name, lines):
+    """A kernel whose working directory is tmp_path/name, holding rel.txt."""
+    k = env.kernel()
+    work = tmp_path / name
+    work.mkdir()
+    (work / "rel.txt").write_text("".join(f"{line}\n" for line in lines))
+    run_ok(k, f"import os; os.chdir({str(work)!r})")
+    return k, work
+
+
 def test_prewarmed_start_uses_the_daemons_jvm(env, tmp_path):
+    """A click takes the warm JVM and the SparkContext its warm-up made
+    ahead: the user's settings hold (a runtime SQL override too), relative
+    paths are the kernel's, the UI is the session's — behind the key only
+    the daemon's proxy holds — and shows no job of the warm-up."""
     pid = wait_warm(env)
     assert pid in java_children(env.proc.pid)
-    k = env.kernel()
-    work = tmp_path / "notebooks"
-    work.mkdir()
-    (work / "rel.txt").write_text("a\nb\n")
-    run_ok(k, f"import os; os.chdir({str(work)!r})")
+    assert AHEAD.search(env.output()), env.output()
+    k, work = kernel_in(env, tmp_path, "notebooks", ["a", "b"])
     start(env, k.id, overrides={"spark.sql.shuffle.partitions": 7})
     s = wait_state(env, k.id)
     assert s["state"] == "ready", s
     assert s["prewarmed"] is True and s["jvm_pid"] == pid
+    assert s["context_ahead"] is True and s["ui_protected"] is True, s
+    # the UI: nothing ran in it yet (the warm-up's jobs were in another context)
+    r = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")
+    assert r.status == 200 and r.json() == [], r.text
+    assert run_ok(k, "print(spark.conf.get('spark.app.name'))") == "local"
     assert run_ok(k, "print(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())") == str(pid)
     assert run_ok(k, "print(spark.conf.get('spark.driver.memory'))") == "600m"
     assert run_ok(k, "print(spark.conf.get('spark.sql.shuffle.partitions'))") == "7"
@@ -147,45 +166,8 @@ def test_prewarmed_start_uses_the_daemons_jvm(env, tmp_path):
     assert jobs.status == 200 and "Spark Jobs" in jobs.text
     assert f"/user/alice/sparkd/ui/{k.id}/" in jobs.text
     assert env.get(f"/ui/{k.id}/executors/").status == 200
-    # the next warm JVM starts in the background
-    nxt = wait_warm(env, 2)
-    assert nxt != pid and nxt in java_children(env.proc.pid)
-
-
-AHEAD = re.compile(r"prewarm: local: the session's SparkContext is created ahead \(UI http://127\.0\.0\.1:\d+\)")
-
-
-def test_the_session_gets_the_spark_context_made_ahead(env, tmp_path):
-    """The warm-up creates the session's SparkContext in the warm JVM; a
-    click only wraps it: the user's settings hold (a runtime SQL override
-    too), relative paths are the kernel's, its UI is the session's — behind
-    the key the daemon's proxy holds — and shows no job of the warm-up."""
-    pid = wait_warm(env)
-    assert AHEAD.search(env.output()), env.output()
-    k = env.kernel()
-    work = tmp_path / "notebooks"
-    work.mkdir()
-    (work / "rel.txt").write_text("a\nb\nc\n")
-    run_ok(k, f"import os; os.chdir({str(work)!r})")
-    start(env, k.id, overrides={"spark.sql.shuffle.partitions": 7})
-    s = wait_state(env, k.id)
-    assert s["state"] == "ready" and s["jvm_pid"] == pid, s
-    assert s["context_ahead"] is True and s["ui_protected"] is True, s
-    assert java_children(k.pid) == []
-    # the UI: nothing ran in it yet (the warm-up's jobs were in another context)
-    r = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")
-    assert r.status == 200 and r.json() == [], r.text
-    assert run_ok(k, "print(spark.conf.get('spark.sql.shuffle.partitions'))") == "7"
-    assert run_ok(k, "print(spark.conf.get('spark.driver.memory'))") == "600m"
-    assert run_ok(k, "print(spark.conf.get('spark.app.name'))") == "local"
-    assert run_ok(k, "print(spark.range(10).count())") == "10"
-    assert run_ok(k, "print(sc.parallelize(range(6), 2).map(lambda x: x * x).sum())") == "55"
-    assert run_ok(k, "print(spark.read.text('rel.txt').count())") == "3"
-    assert run_ok(k, "print(spark.conf.get('spark.sql.warehouse.dir'))").endswith(str(work / "spark-warehouse"))
     r = env.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")
     assert r.status == 200 and len(r.json()) >= 2 and all(j["status"] == "SUCCEEDED" for j in r.json()), r.text
-    jobs = env.get(f"/ui/{k.id}/jobs/")
-    assert jobs.status == 200 and f"/user/alice/sparkd/ui/{k.id}/" in jobs.text
     # the UI itself refuses a request without the daemon's token
     url = run_ok(k, "print(sc.uiWebUrl)")
     assert url.startswith("http://127.0.0.1:"), url
@@ -194,10 +176,13 @@ def test_the_session_gets_the_spark_context_made_ahead(env, tmp_path):
     except urllib.error.HTTPError as e:
         status = e.code
     assert status == 403
-    # Stop ends it; the kernel lives on
+    # the next warm JVM starts in the background
+    nxt = wait_warm(env, 2)
+    assert nxt != pid and nxt in java_children(env.proc.pid)
+    # Stop ends the session's JVM; the kernel lives on
     assert env.request("DELETE", f"/api/sessions/{k.id}").status == 202
     assert wait_state(env, k.id, ("stopped",))["reason"] == "stopped"
-    assert wait_until(lambda: not pid_alive(pid), 30)
+    assert wait_until(lambda: not pid_alive(pid), 30) and k.alive()
 
 
 def test_other_settings_get_a_new_context_in_the_warm_jvm(env, tmp_path):
@@ -205,11 +190,7 @@ def test_other_settings_get_a_new_context_in_the_warm_jvm(env, tmp_path):
     runtime SQL setting, not the JVM's): that context is stopped and the
     start creates its own in the same warm JVM, with the override."""
     pid = wait_warm(env)
-    k = env.kernel()
-    work = tmp_path / "nb"
-    work.mkdir()
-    (work / "rel.txt").write_text("x\n")
-    run_ok(k, f"import os; os.chdir({str(work)!r})")
+    k, _ = kernel_in(env, tmp_path, "nb", ["x"])
     start(env, k.id, overrides={"spark.task.maxFailures": 3})
     s = wait_state(env, k.id)
     assert s["state"] == "ready" and s["jvm_pid"] == pid and s["prewarmed"] is True, s
