@@ -315,13 +315,13 @@ guide-test: deps dist $(GUIDE_WHEELS)/.done $(E2E_NPM)
 #                (sessions), hub-jvm, e2e, guide (the admin guide's install
 #                path, verbatim; it fills its wheelhouse from PyPI first,
 #                network time beside the light lane's CPU time), slurm (a
-#                private Slurm cluster: tests/integration/test_slurm.py)
+#                private Slurm cluster: tests/integration/test_slurm.py),
+#                cluster (launched standalone clusters)
 #   lane "light" first what needs no JVM (the daemon, its unit tests, the
 #                toolbar's tests): unit, jinja, py-lint, integration, hub,
 #                labextension, asan-unit, asan-integration, asan-hub,
 #                fuzz-smoke; then, once it is free, the other Spark suites:
-#                integration-warm (pre-warming and lazy starts), cluster,
-#                security
+#                integration-warm (pre-warming and lazy starts), security
 # At most two suites run at once (two cores); the integration tests that
 # start Spark are split by marker (`jvm and not warm and not slurm` / `jvm and
 # warm` / `slurm`), so together the passes run every one of them.
@@ -329,9 +329,9 @@ guide-test: deps dist $(GUIDE_WHEELS)/.done $(E2E_NPM)
 # The ASan pass runs the unit tests and the daemon-level tests without a JVM
 # (the `jvm` ones run in the normal pass).  Every suite runs even when an
 # earlier one failed; make test fails if any did, or if any test skipped.
-SUITES_JVM   := integration-jvm hub-jvm e2e guide slurm
+SUITES_JVM   := integration-jvm hub-jvm e2e guide slurm cluster
 SUITES_LIGHT := unit jinja py-lint integration hub labextension asan-unit asan-integration asan-hub fuzz-smoke \
-	integration-warm cluster security
+	integration-warm security
 SUITE        := scripts/suite.sh
 
 root-check:
@@ -352,7 +352,7 @@ test: root-check
 
 # The two lanes: each chains its suites (order-only), make -j2 runs the
 # two chains side by side.
-suites: suite-slurm suite-security
+suites: suite-cluster suite-security
 suite-integration-jvm:
 	-$(SUITE) integration-jvm $(MAKE) integration PYTEST_ARGS="-m 'jvm and not warm and not slurm' --deselect-ok"
 suite-hub-jvm: | suite-integration-jvm
@@ -381,9 +381,9 @@ suite-fuzz-smoke: | suite-asan-hub
 	-$(SUITE) fuzz-smoke $(MAKE) fuzz-smoke
 suite-integration-warm: | suite-fuzz-smoke
 	-$(SUITE) integration-warm $(MAKE) integration PYTEST_ARGS="-m 'jvm and warm' --deselect-ok"
-suite-cluster: | suite-integration-warm
+suite-cluster: | suite-slurm
 	-$(SUITE) cluster $(MAKE) cluster-test
-suite-security: | suite-cluster
+suite-security: | suite-integration-warm
 	-$(SUITE) security $(MAKE) security-test
 suite-slurm: | suite-guide
 	-$(SUITE) slurm $(MAKE) integration PYTEST_ARGS="-m slurm --deselect-ok"

@@ -26,6 +26,7 @@ struct sparkd_opts {
         unsigned max_connections;
         double prewarm_idle;    /* seconds an untaken warm driver JVM is kept */
         unsigned prewarm_max;   /* warm driver JVMs at most; 0: no pre-warming */
+        double prewarm_practice; /* seconds of practice jobs in a warm-up, at most; 0: none */
         bool verbose;
 };
 

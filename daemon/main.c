@@ -65,6 +65,10 @@ static const char usage_text[] =
         "                             [SPARKD_PREWARM_MAX]\n"
         "      --prewarm-idle SECS    stop a ready driver JVM not taken for this long\n"
         "                             (default 900)      [SPARKD_PREWARM_IDLE]\n"
+        "      --prewarm-practice SECS\n"
+        "                             small practice jobs a warm-up runs, for at most\n"
+        "                             this long (default 10; 0: none; at most 120)\n"
+        "                             [SPARKD_PREWARM_PRACTICE]\n"
         "      --check-config         load every configuration, print 'configuration OK'\n"
         "                             or each error as FILE:LINE:COL: message; exit 0 or 1\n"
         "                             (1 also when no configuration or no default is found)\n"
@@ -79,7 +83,7 @@ static const char usage_text[] =
         "Signals: SIGHUP reloads the configurations; SIGTERM and SIGINT finish the requests\n"
         "in flight, remove the socket and exit 0.  See sparkd(8).\n";
 
-enum { OPT_STATE = 256, OPT_PREFIX, OPT_RUNTIME, OPT_START_TIMEOUT, OPT_SPARK_HOME, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION, OPT_PREWARM_MAX, OPT_PREWARM_IDLE };
+enum { OPT_STATE = 256, OPT_PREFIX, OPT_RUNTIME, OPT_START_TIMEOUT, OPT_SPARK_HOME, OPT_IDLE, OPT_REQ, OPT_MAXC, OPT_CHECK, OPT_RENDER, OPT_CTX, OPT_VERSION, OPT_PREWARM_MAX, OPT_PREWARM_IDLE, OPT_PREWARM_PRACTICE };
 
 struct cli {
         bool check_config;
@@ -104,6 +108,16 @@ static unsigned parse_count(const char *s, const char *what, unsigned max) {
         if (errno || *end || v < 1 || v > max)
                 fatalx("%s: '%s' is not a whole number from 1 to %u", what, s, max);
         return (unsigned)v;
+}
+
+/* --prewarm-practice: 0 to PREWARM_PRACTICE_LIMIT seconds, or fatalx. */
+static double parse_practice(const char *s, const char *what) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || *end || end == s || !(v >= 0) || v > PREWARM_PRACTICE_LIMIT)
+                fatalx("%s: '%s' is not a number of seconds from 0 to %.0f", what, s, PREWARM_PRACTICE_LIMIT);
+        return v;
 }
 
 /* --prewarm-max: 0 to PREWARM_MAX_LIMIT, or fatalx. */
@@ -236,6 +250,10 @@ static void opts_defaults(struct sparkd_opts *o) {
                 o->prewarm_idle = env("SPARKD_PREWARM_IDLE") ? parse_seconds(env("SPARKD_PREWARM_IDLE"),
                                                                              "SPARKD_PREWARM_IDLE")
                                                              : PREWARM_IDLE_DEFAULT;
+        if (o->prewarm_practice < 0)
+                o->prewarm_practice = env("SPARKD_PREWARM_PRACTICE")
+                                              ? parse_practice(env("SPARKD_PREWARM_PRACTICE"), "SPARKD_PREWARM_PRACTICE")
+                                              : PREWARM_PRACTICE_DEFAULT;
 }
 
 static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli *cli) {
@@ -254,6 +272,7 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 {"max-connections", required_argument, NULL, OPT_MAXC},
                 {"prewarm-max", required_argument, NULL, OPT_PREWARM_MAX},
                 {"prewarm-idle", required_argument, NULL, OPT_PREWARM_IDLE},
+                {"prewarm-practice", required_argument, NULL, OPT_PREWARM_PRACTICE},
                 {"check-config", no_argument, NULL, OPT_CHECK},
                 {"render-template", required_argument, NULL, OPT_RENDER},
                 {"context", required_argument, NULL, OPT_CTX},
@@ -268,6 +287,7 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
         o->start_timeout = 180;
         o->prewarm_max = UINT_MAX; /* unset: the environment or the default */
         o->prewarm_idle = -1;
+        o->prewarm_practice = -1;
         int ch;
         while ((ch = getopt_long(argc, argv, "s:c:u:i:vh", longopts, NULL)) != -1) {
                 switch (ch) {
@@ -285,6 +305,9 @@ static void parse_args(int argc, char **argv, struct sparkd_opts *o, struct cli 
                 case OPT_MAXC: o->max_connections = parse_count(optarg, "--max-connections", 4096); break;
                 case OPT_PREWARM_MAX: o->prewarm_max = parse_prewarm_max(optarg, "--prewarm-max"); break;
                 case OPT_PREWARM_IDLE: o->prewarm_idle = parse_seconds(optarg, "--prewarm-idle"); break;
+                case OPT_PREWARM_PRACTICE:
+                        o->prewarm_practice = parse_practice(optarg, "--prewarm-practice");
+                        break;
                 case OPT_CHECK: cli->check_config = true; break;
                 case OPT_RENDER: cli->render_template = optarg; break;
                 case OPT_CTX: cli->context = optarg; break;

@@ -49,6 +49,7 @@ struct warm {
          * the UI secrets it was created with (the session's, once taken) */
         bool context;
         struct sparkauth ctx_auth;
+        char practice[64];      /* the warm-up's "N practice jobs in S s", or "" */
         pid_t pid;
         char conn_path[PATH_MAX];
         char props_path[PATH_MAX]; /* its --properties-file, until it started */
@@ -402,9 +403,10 @@ static void warm_ready(struct warm *w) {
         ev_timer_stop(pw->d->loop, &w->poll);
         ev_timer_set(&w->idle, pw->d->opts.prewarm_idle, 0);
         ev_timer_start(pw->d->loop, &w->idle);
-        log_info("prewarm: %s: %s ready in %.1f s (pid %d)%s", w->config,
+        log_info("prewarm: %s: %s ready in %.1f s (pid %d)%s%s%s", w->config,
                  w->connect ? "Spark Connect server" : "driver JVM", ev_now(pw->d->loop) - w->launched_at,
-                 (int)w->pid, w->warmer ? " and warmed up" : "");
+                 (int)w->pid, w->warmer ? " and warmed up" : "", w->warmer && w->practice[0] ? ": " : "",
+                 w->warmer ? w->practice : "");
         if (w->wait_cb)
                 warm_give_to_waiter(w);
 }
@@ -499,6 +501,7 @@ static int warm_launch_connect(struct warm *w, const char *dir) {
 }
 
 #define CONTEXT_LINE "sparkd-context: "
+#define PRACTICE_LINE "sparkd-practice: "
 
 static void warmer_on_line(void *data, struct proc *p, const char *line) {
         (void)p;
@@ -507,6 +510,10 @@ static void warmer_on_line(void *data, struct proc *p, const char *line) {
                 w->context = true;
                 log_info("prewarm: %s: the session's SparkContext is created ahead (UI %s)", w->config,
                          line + strlen(CONTEXT_LINE));
+                return;
+        }
+        if (!strncmp(line, PRACTICE_LINE, strlen(PRACTICE_LINE))) {
+                snprintf(w->practice, sizeof w->practice, "%s", line + strlen(PRACTICE_LINE));
                 return;
         }
         log_debug("prewarm %s: warm-up: %s", w->config, line);
@@ -575,11 +582,15 @@ static int warm_start_warmup(struct warm *w) {
         if (!env)
                 return -ENOMEM;
         w->context = false;
+        w->practice[0] = '\0';
         if (w->connect) {
                 json_object_set_new(env, "SPARKD_WARMUP_REMOTE", json_string(w->url));
         } else {
                 json_object_set_new(env, "PYSPARK_GATEWAY_PORT", json_string(port));
                 json_object_set_new(env, "PYSPARK_GATEWAY_SECRET", json_string(w->secret));
+                char practice[32];
+                snprintf(practice, sizeof practice, "%g", pw->d->opts.prewarm_practice);
+                json_object_set_new(env, "SPARKD_WARMUP_PRACTICE", json_string(practice));
                 char *ctx = warm_context_spec(w);
                 if (ctx) {
                         json_object_set_new(env, "SPARKD_WARMUP_CONTEXT", json_string(ctx));
@@ -594,8 +605,10 @@ static int warm_start_warmup(struct warm *w) {
                                       w->connect ? sparkd_py_warmup_connect : sparkd_py_warmup_driver)
                             : NULL;
         char *argv[] = {(char *)sparkhome_python(), "-c", code, NULL};
+        /* stdin a pipe: closed when a start waits (prewarm_wait), which ends the practice */
         if (r == 0)
-                r = code ? proc_spawn(pw->d->loop, argv, envp, NULL, &warmer_cbs, w, &w->warmer) : -ENOMEM;
+                r = code ? proc_spawn_ex(pw->d->loop, argv, envp, NULL, PROC_STDIN_PIPE, &warmer_cbs, w, &w->warmer)
+                         : -ENOMEM;
         free(code);
         strv_free(envp);
         return r;
@@ -1045,6 +1058,8 @@ bool prewarm_wait(struct sparkd *d, const struct cfg_entry *e, json_t *overrides
         w->wait_cbs = cbs;
         log_info("prewarm: %s: a start waits for the %s driver JVM (pid %d)", w->config,
                  w->state == W_WARMING ? "warming" : "starting", (int)w->pid);
+        if (w->state == W_WARMING && w->warmer)
+                proc_close_stdin(w->warmer); /* the warm-up ends its practice after the job it runs */
         return true;
 }
 
@@ -1097,8 +1112,8 @@ json_t *prewarm_json(struct sparkd *d) {
                 state = "checking"; /* the search for Spark runs */
         char py[PATH_MAX];
         sparkhome_python_path(py, sizeof py);
-        return json_pack("{s:i, s:f, s:o, s:s?, s:s?, s:s, s:s?, s:s}", "max", (int)d->opts.prewarm_max, "idle",
-                         d->opts.prewarm_idle, "jvms", arr, "spark_home", pw->spark_home, "error", error,
+        return json_pack("{s:i, s:f, s:f, s:o, s:s?, s:s?, s:s, s:s?, s:s}", "max", (int)d->opts.prewarm_max, "idle",
+                         d->opts.prewarm_idle, "practice", d->opts.prewarm_practice, "jvms", arr, "spark_home", pw->spark_home, "error", error,
                          "state", state, "reason", reason, "python", py);
 }
 

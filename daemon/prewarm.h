@@ -56,6 +56,11 @@
 #define PREWARM_IDLE_DEFAULT  900.0 /* seconds */
 #define PREWARM_MAX_DEFAULT   2u
 #define PREWARM_MAX_LIMIT     16u
+/* seconds of small practice jobs in a driver JVM's warm-up (throw-away
+ * session, before the context made ahead): the JIT compiles what a
+ * session's jobs run, so a user's first job takes about half as long */
+#define PREWARM_PRACTICE_DEFAULT 10.0
+#define PREWARM_PRACTICE_LIMIT   120.0
 #define PREWARM_READY_TIMEOUT 120.0 /* seconds from launch to the connection file */
 /* seconds the warm-up may take; past it (a machine too busy) the JVM is
  * replaced once and later ones are kept ready without a warm-up, instead

@@ -335,6 +335,13 @@ pid_t proc_pid(const struct proc *p) {
         return p->pid;
 }
 
+void proc_close_stdin(struct proc *p) {
+        if (p->in_fd >= 0) {
+                close(p->in_fd);
+                p->in_fd = -1;
+        }
+}
+
 char *proc_tail(const struct proc *p) {
         struct strbuf sb = STRBUF_INIT;
         bool first = true;

@@ -39,7 +39,7 @@ int proc_spawn(struct ev_loop *loop, char *const argv[], char *const envp[], con
 #define PROC_STDIN_PIPE 1u /* proc_spawn_ex: stdin is a pipe the daemon holds open */
 
 /* proc_spawn with flags: PROC_STDIN_PIPE gives the child a stdin pipe
- * whose write end the module keeps (never written, closed when the child
+ * whose write end the module keeps (never written; closed when the child
  * is reaped), for children that exit at EOF on stdin (Spark's
  * PythonGatewayServer): such a child lives until it is stopped or the
  * daemon exits. */
@@ -59,6 +59,10 @@ void proc_detach(struct proc *p);
 void proc_set_owner(struct proc *p, const struct proc_cbs *cbs, void *data);
 
 pid_t proc_pid(const struct proc *p);
+
+/* Closes the write end of p's stdin pipe (PROC_STDIN_PIPE): the child
+ * reads EOF.  Nothing when it has none or it is closed already. */
+void proc_close_stdin(struct proc *p);
 
 /* The last PROC_TAIL_LINES output lines joined by "\n" (malloc'd, "" when
  * none), or NULL on allocation failure. */

@@ -170,7 +170,10 @@ class Hub:
         self.service_token = secrets.token_hex(16)
         env = {"PATH": SERVER_PATH, "LANG": "C.UTF-8",
                "PYSPARK_PYTHON": f"{VENV}/bin/python",
-               "SPARKD_VERBOSE": "1"}
+               "SPARKD_VERBOSE": "1",
+               # warm-ups practise 2 s, not the default 10 s: the browser
+               # tests share two cores with the other lane's suites
+               "SPARKD_PREWARM_PRACTICE": "2"}
         env.update(environment or {})
         self.settings = {
             "port": self.port, "hub_port": free_port(), "proxy_api_port": free_port(),

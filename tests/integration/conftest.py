@@ -104,6 +104,9 @@ class Daemon:
         self.env.setdefault("SPARKD_PYTHON", sys.executable)
         # no warm driver JVMs unless a test asks (test_prewarm.py passes --prewarm-max)
         self.env.setdefault("SPARKD_PREWARM_MAX", "0")
+        # and warm-ups without the practice jobs (10 s of both cores each):
+        # test_prewarm.py's practice test runs them
+        self.env.setdefault("SPARKD_PREWARM_PRACTICE", "0")
         self.proc = None
         self.log_path = self.base / f"sparkd-{time.monotonic_ns()}.log"
 

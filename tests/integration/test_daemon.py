@@ -545,6 +545,24 @@ def test_help_and_version():
 
 
 
+@pytest.mark.parametrize("value", ["-1", "121", "ten", "", "1e9", "nan"])
+def test_bad_prewarm_practice_is_refused(value):
+    message = f"'{value}' is not a number of seconds from 0 to 120"
+    p = subprocess.run([SPARKD, "--prewarm-practice", value, "--check-config"], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr.strip() == f"sparkd: --prewarm-practice: {message}", p.stderr
+    if value:  # an empty variable is an unset one
+        env = dict(os.environ, SPARKD_PREWARM_PRACTICE=value)
+        p = subprocess.run([SPARKD, "--check-config"], capture_output=True, text=True, env=env)
+        assert p.returncode == 1 and f"SPARKD_PREWARM_PRACTICE: {message}" in p.stderr, p.stderr
+
+
+def test_prewarm_practice_in_help_and_health(daemon_factory):
+    p = subprocess.run([SPARKD, "--help"], capture_output=True, text=True)
+    assert "--prewarm-practice SECS" in p.stdout and "SPARKD_PREWARM_PRACTICE" in p.stdout
+    d = daemon_factory(extra_args=["--prewarm-practice", "0.5"]).start()
+    assert d.get("/api/health").json()["prewarm"]["practice"] == 0.5
+
+
 @pytest.mark.parametrize("prefix, message", [
     ("user/alice", "--public-prefix must be a URL path starting with '/': user/alice"),
     ("/user/al ice", "--public-prefix must not contain spaces or control characters"),

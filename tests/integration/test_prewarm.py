@@ -185,6 +185,52 @@ def test_prewarmed_start_uses_the_daemons_jvm(env, tmp_path):
     assert wait_until(lambda: not pid_alive(pid), 30) and k.alive()
 
 
+PRACTICE = re.compile(r"prewarm: local: driver JVM ready in [0-9.]+ s \(pid (\d+)\) and warmed up: "
+                      r"(\d+) practice jobs in ([0-9.]+) s(, ended for a waiting start)?")
+
+
+def test_the_warm_up_practices_until_a_start_waits(daemon_factory, tmp_path):
+    """--prewarm-practice: the warm-up runs small jobs in its throw-away
+    session (never in the session's context: the user's UI lists no job of
+    it); a click while it practises ends the practice after the job it runs
+    and gets that JVM, with the SparkContext made ahead."""
+    d = make_env(daemon_factory, tmp_path, "--prewarm-practice", "120")
+    try:
+        k, work = kernel_in(d, tmp_path, "notebooks", ["x"])
+        assert wait_until(lambda: "warm-up: practice begins" in d.output(), 120), d.output()
+        time.sleep(1.5)  # a few practice jobs
+        assert not warm_pids(d)  # still practising (for up to 120 s)
+        start(d, k.id)
+        s = wait_state(d, k.id)
+        assert s["state"] == "ready" and s["prewarmed"] is True, s
+        m = PRACTICE.search(d.output())
+        assert m and m.group(4), d.output()  # ended for the waiting start
+        assert int(m.group(2)) >= 1 and float(m.group(3)) < 120, m.group(0)
+        assert s["jvm_pid"] == int(m.group(1)) and s["context_ahead"] is True, s
+        assert "a start waits for the warming driver JVM" in d.output()
+        assert d.get("/api/health").json()["prewarm"]["practice"] == 120
+        r = d.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")
+        assert r.status == 200 and r.json() == [], r.text
+        assert run_ok(k, "print(spark.read.text('rel.txt').count())") == "1"
+        r = d.get(f"/ui/{k.id}/api/v1/applications/{s['app_id']}/jobs")
+        # the user's cell's jobs, nothing else
+        assert r.status == 200 and r.json() and all(
+            any(t.startswith("sparkd-msg-") for t in j["jobTags"]) for j in r.json()), r.text
+    finally:
+        for kk in d.kernels:
+            kk.shutdown()
+
+
+def test_without_practice_the_warm_up_runs_none(env):
+    """--prewarm-practice 0 (the tests' default, SPARKD_PREWARM_PRACTICE=0):
+    the warm-up says so, and the JVM is ready without it."""
+    wait_warm(env)
+    m = PRACTICE.search(env.output())
+    assert m and m.group(2) == "0" and not m.group(4), env.output()
+    assert "practice begins" not in env.output()
+    assert env.get("/api/health").json()["prewarm"]["practice"] == 0
+
+
 def test_other_settings_get_a_new_context_in_the_warm_jvm(env, tmp_path):
     """An override the context made ahead was not created with (not a
     runtime SQL setting, not the JVM's): that context is stopped and the

@@ -196,7 +196,7 @@ class Victim:
             [SPARKD, "--socket", self.sock, "--config-dir", str(self.admin),
              "--user-config-dir", str(self.dir / "user-configs"), "--ipython-dir", str(self.dir / "ipython"),
              "--state-dir", str(self.dir / "state"), "--runtime-dir", str(self.runtime),
-             "--start-timeout", "240", "--prewarm-max", "1", "-v"],
+             "--start-timeout", "240", "--prewarm-max", "1", "--prewarm-practice", "2", "-v"],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         wait_until(lambda: self.api("GET", "/api/health")[0] == 200, 30, what="sparkd")
         return self

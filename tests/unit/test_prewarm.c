@@ -104,6 +104,28 @@ static void test_stdin_pipe_keeps_child(void **state) {
         assert_int_equal(proc_count(), 0);
 }
 
+/* proc_close_stdin: the child reads EOF (the warm-up's "a start waits");
+ * a second call, and a child without a pipe, are no-ops. */
+static void test_close_stdin_ends_the_read(void **state) {
+        (void)state;
+        char *argv[] = {"/bin/sh", "-c", "cat; exit 3", NULL};
+        struct rec piped = {0}, plain = {0};
+        struct proc *q = NULL, *p = NULL;
+        assert_int_equal(proc_spawn_ex(EV_DEFAULT, argv, NULL, NULL, PROC_STDIN_PIPE, &rec_cbs, &piped, &q), 0);
+        unit_run_until(&piped.exits, 1, 0.3);
+        assert_int_equal(piped.exits, 0); /* waits on its stdin */
+        proc_close_stdin(q);
+        proc_close_stdin(q);
+        unit_run_until(&piped.exits, 1, 10);
+        assert_int_equal(piped.exits, 1);
+        assert_true(WIFEXITED(piped.status) && WEXITSTATUS(piped.status) == 3);
+        assert_int_equal(proc_spawn(EV_DEFAULT, argv, NULL, NULL, &rec_cbs, &plain, &p), 0);
+        proc_close_stdin(p); /* /dev/null: nothing to close */
+        unit_run_until(&plain.exits, 1, 10);
+        assert_int_equal(plain.exits, 1);
+        assert_int_equal(proc_count(), 0);
+}
+
 int main(void) {
         signal(SIGPIPE, SIG_IGN);
         ev_default_loop(EVFLAG_AUTO);
@@ -112,6 +134,7 @@ int main(void) {
                 cmocka_unit_test(test_mem),
                 cmocka_unit_test(test_jvm_level_keys),
                 cmocka_unit_test(test_stdin_pipe_keeps_child),
+                cmocka_unit_test(test_close_stdin_ends_the_read),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
