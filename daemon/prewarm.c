@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "fsutil.h"
 #include "log.h"
+#include "progress.h"
 #include "props.h"
 #include "sparkauth.h"
 #include "sparkd_py.h"
@@ -50,6 +51,7 @@ struct warm {
         bool context;
         struct sparkauth ctx_auth;
         char practice[64];      /* the warm-up's "N practice jobs in S s", or "" */
+        bool practising;        /* between its "practice begins" and its end */
         pid_t pid;
         char conn_path[PATH_MAX];
         char props_path[PATH_MAX]; /* its --properties-file, until it started */
@@ -514,7 +516,13 @@ static void warmer_on_line(void *data, struct proc *p, const char *line) {
         }
         if (!strncmp(line, PRACTICE_LINE, strlen(PRACTICE_LINE))) {
                 snprintf(w->practice, sizeof w->practice, "%s", line + strlen(PRACTICE_LINE));
+                w->practising = false;
                 return;
+        }
+        if (!strcmp(line, "practice begins")) {
+                w->practising = true;
+                if (progress_any_busy(w->pw->d))
+                        prewarm_user_busy(w->pw->d); /* the user is already at work: no practice */
         }
         log_debug("prewarm %s: warm-up: %s", w->config, line);
 }
@@ -583,6 +591,7 @@ static int warm_start_warmup(struct warm *w) {
                 return -ENOMEM;
         w->context = false;
         w->practice[0] = '\0';
+        w->practising = false;
         if (w->connect) {
                 json_object_set_new(env, "SPARKD_WARMUP_REMOTE", json_string(w->url));
         } else {
@@ -1058,9 +1067,21 @@ bool prewarm_wait(struct sparkd *d, const struct cfg_entry *e, json_t *overrides
         w->wait_cbs = cbs;
         log_info("prewarm: %s: a start waits for the %s driver JVM (pid %d)", w->config,
                  w->state == W_WARMING ? "warming" : "starting", (int)w->pid);
-        if (w->state == W_WARMING && w->warmer)
+        if (w->state == W_WARMING && w->warmer) {
+                w->practising = false;
                 proc_close_stdin(w->warmer); /* the warm-up ends its practice after the job it runs */
+        }
         return true;
+}
+
+void prewarm_user_busy(struct sparkd *d) {
+        for (struct warm *w = d->prewarm ? d->prewarm->warms : NULL; w; w = w->next)
+                if (w->state == W_WARMING && w->warmer && w->practising) {
+                        w->practising = false;
+                        log_info("prewarm: %s: a session's kernel runs a cell: the warm-up ends its practice",
+                                 w->config);
+                        proc_close_stdin(w->warmer);
+                }
 }
 
 void prewarm_wait_cancel(struct sparkd *d, void *data) {

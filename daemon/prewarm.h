@@ -123,6 +123,10 @@ bool prewarm_wait(struct sparkd *d, const struct cfg_entry *e, json_t *overrides
 /* The start of data no longer waits (it was stopped): no callback. */
 void prewarm_wait_cancel(struct sparkd *d, void *data);
 
+/* A session's kernel began running a cell: warm-ups end their practice
+ * after the job they run, so that it never competes with the user's work. */
+void prewarm_user_busy(struct sparkd *d);
+
 /* Hands the ready warm Spark Connect server of configuration e (a
  * `launch: connect` configuration) to a session, unless none is ready or
  * overrides change a JVM-level property.  Later callbacks go to cbs/data;

@@ -691,6 +691,13 @@ void progress_kernel_status(struct sparkd *d, const char *kernel_id, bool busy, 
                 psess_schedule(p, 0.);
 }
 
+bool progress_any_busy(struct sparkd *d) {
+        for (struct psess *p = d->progress ? d->progress->list : NULL; p; p = p->next)
+                if (p->ready && (p->busy || p->running > 0))
+                        return true;
+        return false;
+}
+
 void progress_session_changed(struct sparkd *d, const char *kernel_id) {
         const char *state = session_progress_info(d, kernel_id, NULL, NULL);
         bool ready = state && !strcmp(state, "ready");

@@ -109,6 +109,9 @@ void progress_free_all(struct sparkd *d);
  * execute_request msg_id. */
 void progress_kernel_status(struct sparkd *d, const char *kernel_id, bool busy, const char *msg_id);
 
+/* True while a ready session's kernel runs a cell or its Spark jobs run. */
+bool progress_any_busy(struct sparkd *d);
+
 /* The session of kernel_id changed (session.c calls it): polling starts
  * once it is ready while the kernel is busy, and its jobs are dropped
  * once it is no longer ready. */

@@ -668,6 +668,8 @@ static void session_on_dead(void *data, const char *why) {
 static void session_on_status(void *data, bool busy, const char *msg_id) {
         struct session *s = data;
         progress_kernel_status(s->d, s->kernel_id, busy, msg_id);
+        if (busy)
+                prewarm_user_busy(s->d); /* no warm-up's practice beside the user's work */
 }
 
 static const struct kernel_cbs kernel_callbacks = {.on_dead = session_on_dead, .on_status = session_on_status};

@@ -6,7 +6,8 @@ the shapes first cells have (a count, an aggregation, a show) for at most
 SPARKD_WARMUP_PRACTICE seconds (the daemon's --prewarm-practice), so that
 the JIT compiles the scheduler's and the SQL engine's hot paths: a user's
 jobs then take about half as long.  The practice ends early when the
-daemon closes our stdin (a start waits for this JVM).
+daemon closes our stdin: a start waits for this JVM, or a session's kernel
+runs a cell (the practice never competes with the user's work).
 
 Runs as ``python -c`` after the helpers (sparkd_helpers.py) in the same
 namespace; the gateway's port and secret are in the environment.  Nothing
@@ -35,7 +36,8 @@ PRACTICE_JOBS = 400  # at most, whatever the time allows
 
 
 def start_waits():
-    """True once the daemon closed our stdin: a start waits for this JVM."""
+    """True once the daemon closed our stdin: a start waits for this JVM,
+    or the user runs a cell."""
     try:
         return bool(select.select([0], [], [], 0)[0])
     except (OSError, ValueError):
@@ -77,8 +79,8 @@ try:
     warm.range(1).count()
     warm.range(100).selectExpr("id % 7 AS k").groupBy("k").count().collect()
     jobs, took, waited = practice(warm, float(os.environ.get("SPARKD_WARMUP_PRACTICE") or 0))
-    print("sparkd-practice: %d practice jobs in %.1f s%s" % (jobs, took, ", ended for a waiting start" if waited
-                                                             else ""), flush=True)
+    print("sparkd-practice: %d practice jobs in %.1f s%s" % (jobs, took, ", ended early" if waited else ""),
+          flush=True)
 finally:
     warm.stop()
 

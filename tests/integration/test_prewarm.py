@@ -186,14 +186,16 @@ def test_prewarmed_start_uses_the_daemons_jvm(env, tmp_path):
 
 
 PRACTICE = re.compile(r"prewarm: local: driver JVM ready in [0-9.]+ s \(pid (\d+)\) and warmed up: "
-                      r"(\d+) practice jobs in ([0-9.]+) s(, ended for a waiting start)?")
+                      r"(\d+) practice jobs in ([0-9.]+) s(, ended early)?")
 
 
-def test_the_warm_up_practices_until_a_start_waits(daemon_factory, tmp_path):
+def test_the_warm_up_practises_until_a_start_waits_or_a_cell_runs(daemon_factory, tmp_path):
     """--prewarm-practice: the warm-up runs small jobs in its throw-away
-    session (never in the session's context: the user's UI lists no job of
-    it); a click while it practises ends the practice after the job it runs
-    and gets that JVM, with the SparkContext made ahead."""
+    session (never in the session's context: the user's UI lists only the
+    user's jobs); a click while it practises ends the practice after the job
+    it runs and gets that JVM, with the SparkContext made ahead; so does a
+    cell running in a session's kernel (the practice never competes with
+    the user's work)."""
     d = make_env(daemon_factory, tmp_path, "--prewarm-practice", "120")
     try:
         k, work = kernel_in(d, tmp_path, "notebooks", ["x"])
@@ -204,7 +206,7 @@ def test_the_warm_up_practices_until_a_start_waits(daemon_factory, tmp_path):
         s = wait_state(d, k.id)
         assert s["state"] == "ready" and s["prewarmed"] is True, s
         m = PRACTICE.search(d.output())
-        assert m and m.group(4), d.output()  # ended for the waiting start
+        assert m and m.group(4), d.output()  # ended early, for the waiting start
         assert int(m.group(2)) >= 1 and float(m.group(3)) < 120, m.group(0)
         assert s["jvm_pid"] == int(m.group(1)) and s["context_ahead"] is True, s
         assert "a start waits for the warming driver JVM" in d.output()
@@ -216,6 +218,14 @@ def test_the_warm_up_practices_until_a_start_waits(daemon_factory, tmp_path):
         # the user's cell's jobs, nothing else
         assert r.status == 200 and r.json() and all(
             any(t.startswith("sparkd-msg-") for t in j["jobTags"]) for j in r.json()), r.text
+        # the next warm JVM (a refill) practises until the user runs a cell
+        assert wait_until(lambda: d.output().count("warm-up: practice begins") == 2, 150), d.output()
+        assert run_ok(k, "import time; time.sleep(0.5); print('done')") == "done"
+        nxt = wait_warm(d, 2, 150)
+        assert "a session's kernel runs a cell: the warm-up ends its practice" in d.output()
+        found = PRACTICE.findall(d.output())
+        assert len(found) == 2 and int(found[1][0]) == nxt and found[1][3], found
+        assert float(found[1][2]) < 120, found
     finally:
         for kk in d.kernels:
             kk.shutdown()
