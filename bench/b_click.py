@@ -26,7 +26,8 @@ Variants run round-robin (A, B, A, B, ...) so drift hits them alike.
       2 s before the click (by a first request); the start waits for that JVM
       instead of starting a second one (checked: one JVM in all).
 BENCH_CLICK_VARIANTS="a_baseline d_connect_running" measures some variants
-only ((a) is always included: the ratios need it).
+only ((a) is always included: the ratios need it); BENCH_CLICK_RUNS=9 runs
+each 9 times (default 5; --quick: 2).
 The cold daemon runs with --prewarm-max 0.  Before every run the warm
 daemon's JVMs must be ready, so that no background start competes for the
 two cores with the run being timed.
@@ -209,7 +210,7 @@ def chosen():
 
 
 def run(quick=False):
-    runs = 2 if quick else 5
+    runs = int(os.environ.get("BENCH_CLICK_RUNS") or (2 if quick else 5))
     variants = chosen()
     base = tempdir(NAME)
     d = Daemon(base / "daemon", ["--start-timeout", "150", "--prewarm-max", "0"]).start()
