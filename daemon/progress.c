@@ -54,6 +54,7 @@ struct psess {
         int running;
         bool active, polling, final, warned;
         bool ready;       /* the session was ready at the last change */
+        bool answered;    /* its UI answered a request (its REST service is initialised) */
         unsigned ticks, fails;
         double polled_at; /* when the last tick began: running jobs' durations count to it */
         ev_timer tick;
@@ -168,6 +169,7 @@ static void psess_clear(struct psess *p) {
         p->failed = 0;
         p->running = 0;
         p->ticks = 0;
+        p->answered = false;
         p->app_id[0] = '\0';
 }
 
@@ -320,6 +322,14 @@ static void psess_notify(struct psess *p, bool ready) {
         }
         if (touch)
                 session_touch(p->d, p->kernel_id);
+}
+
+/* The delay of a tick that starts polling: PROGRESS_COLD_DELAY while the
+ * session's UI has never been asked (see progress.h). */
+static double start_delay(struct psess *p) {
+        if (!p->answered && session_ui_asked(p->d, p->kernel_id))
+                p->answered = true;
+        return p->answered ? 0. : PROGRESS_COLD_DELAY;
 }
 
 static void psess_schedule(struct psess *p, double delay) {
@@ -529,6 +539,7 @@ static void req_done(struct psess *p) {
                 return;
         }
         p->fails = 0;
+        p->answered = true;
         json_t *v = NULL;
         r = kind == R_STAGES      ? progress_parse_failed_stages(h.body, h.body_len, &v)
             : kind == R_EXECUTORS ? progress_parse_executors(h.body, h.body_len, &v)
@@ -688,7 +699,7 @@ void progress_kernel_status(struct sparkd *d, const char *kernel_id, bool busy, 
         }
         psess_notify(p, ready);
         if (ready && busy)
-                psess_schedule(p, 0.);
+                psess_schedule(p, start_delay(p));
 }
 
 bool progress_any_busy(struct sparkd *d) {
@@ -719,7 +730,7 @@ void progress_session_changed(struct sparkd *d, const char *kernel_id) {
         p->ready = true;
         psess_notify(p, true);
         if (p->busy || p->running > 0)
-                psess_schedule(p, 0.);
+                psess_schedule(p, start_delay(p));
         publish(p);
 }
 

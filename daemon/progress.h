@@ -12,7 +12,12 @@
  *   /api/v1/applications/<app>/allexecutors              every PROGRESS_EXECUTORS_EVERY ticks
  *
  * and one final sweep once the kernel is idle and no job runs; then no
- * timer at all (an idle daemon does not wake up).  A job belongs to the
+ * timer at all (an idle daemon does not wake up).  The first request to a
+ * Spark UI initialises its REST service (about 1 s of CPU in a JVM that
+ * just started): for a session whose UI has not answered yet, and was not
+ * asked by a warm-up (`context_ahead`), the first poll waits
+ * PROGRESS_COLD_DELAY seconds, so that a short first job does not share the
+ * cores with it (a long one gets its bars after that delay).  A job belongs to the
  * cell whose tags it carries (`sparkd-cell-<cellId>`, `sparkd-msg-<msg_id>`,
  * set by _sparkd's pre_run_cell hook; Spark Connect wraps them, so they are
  * found as substrings), else to the execute_request whose busy..idle window
@@ -30,6 +35,7 @@
 #include "daemon.h"
 
 #define PROGRESS_TICK             0.5   /* seconds between polls while active */
+#define PROGRESS_COLD_DELAY       4.0   /* seconds before the first poll of a UI never asked */
 #define PROGRESS_EXECUTORS_EVERY  4u    /* ticks between executor fetches */
 #define PROGRESS_TIMEOUT          10.0  /* seconds one request to Spark may take */
 #define PROGRESS_MAX_HEAD         (16u * 1024u)

@@ -1435,6 +1435,11 @@ const char *session_progress_info(struct sparkd *d, const char *id, const char *
         return state_names[s->state];
 }
 
+bool session_ui_asked(struct sparkd *d, const char *id) {
+        struct session *s = session_find(d, id);
+        return s && s->state == S_READY && json_is_true(json_object_get(s->info, "context_ahead"));
+}
+
 void session_touch(struct sparkd *d, const char *id) {
         struct session *s = session_find(d, id);
         if (s)

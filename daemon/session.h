@@ -121,6 +121,10 @@ int session_ui_target(struct sparkd *d, const char *id, int *ret_port, const cha
 const char *session_progress_info(struct sparkd *d, const char *id, const char **ret_app_id,
                                   const char **ret_ui_path);
 
+/* True when the Spark UI of id's ready session has been asked before the
+ * session (the warm-up's warm_ui, for a SparkContext made ahead). */
+bool session_ui_asked(struct sparkd *d, const char *id);
+
 /* Bumps the version of kernel id's session (its jobs_running changed). */
 void session_touch(struct sparkd *d, const char *id);
 

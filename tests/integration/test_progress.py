@@ -62,10 +62,12 @@ def counters(d):
     return d.get("/api/health").json()["progress"]
 
 
+# 8 partitions on 2 cores, 1 s per element: ~8 s, so it still runs when the
+# first poll of a cold session (PROGRESS_COLD_DELAY, 4 s) comes
 SLOW_JOB = """
 import time
 def slow(x):
-    time.sleep(0.25)
+    time.sleep(1.0)
     return x
 print(spark.sparkContext.parallelize(range(16), 8).map(slow).map(lambda x: (x % 2, x)).groupByKey().mapValues(len).collect())
 """
@@ -192,3 +194,25 @@ def test_lost_executor_counts_dead(env):
     assert a[-1]["executors"]["dead"] >= 1
     env.request("DELETE", f"/api/sessions/{k.id}")
     wait_state(env, k.id, ("stopped",))
+
+
+def test_a_cold_sessions_ui_is_first_asked_after_the_cold_delay(env):
+    """The first request to a Spark UI initialises its REST service (about
+    1 s of CPU in a JVM that just started): for a session whose UI nobody
+    asked yet (a cold start), the first poll waits PROGRESS_COLD_DELAY (4 s)
+    so that a short first cell does not share the cores with it; once the UI
+    has answered, a busy kernel is polled at once."""
+    k = env.kernel()
+    start(env, k.id)
+    s = wait_state(env, k.id)
+    assert s["state"] == "ready" and s["context_ahead"] is False, s
+    before = counters(env)["requests"]
+    status, out, _ = k.run("import time; time.sleep(2); print('slept')")
+    assert status == "ok" and "slept" in out
+    assert counters(env)["requests"] == before  # a 2 s cell right after the start: not polled
+    assert wait_until(lambda: counters(env)["requests"] > before, 30)  # then the sweep, idle
+    assert wait_until(lambda: not env.get(f"/api/sessions/{k.id}/progress").json()["polling"], 30)
+    n = counters(env)["requests"]
+    status, out, _ = k.run("import time; time.sleep(2); print('slept')")
+    assert status == "ok"
+    assert counters(env)["requests"] > n  # polled while the cell ran
