@@ -614,7 +614,8 @@ static int warm_start_warmup(struct warm *w) {
                                       w->connect ? sparkd_py_warmup_connect : sparkd_py_warmup_driver)
                             : NULL;
         char *argv[] = {(char *)sparkhome_python(), "-c", code, NULL};
-        /* stdin a pipe: closed when a start waits (prewarm_wait), which ends the practice */
+        /* stdin a pipe: closed when a start waits (prewarm_wait) or a session's kernel
+         * runs a cell (prewarm_user_busy), which ends the practice */
         if (r == 0)
                 r = code ? proc_spawn_ex(pw->d->loop, argv, envp, NULL, PROC_STDIN_PIPE, &warmer_cbs, w, &w->warmer)
                          : -ENOMEM;
@@ -1134,8 +1135,8 @@ json_t *prewarm_json(struct sparkd *d) {
         char py[PATH_MAX];
         sparkhome_python_path(py, sizeof py);
         return json_pack("{s:i, s:f, s:f, s:o, s:s?, s:s?, s:s, s:s?, s:s}", "max", (int)d->opts.prewarm_max, "idle",
-                         d->opts.prewarm_idle, "practice", d->opts.prewarm_practice, "jvms", arr, "spark_home", pw->spark_home, "error", error,
-                         "state", state, "reason", reason, "python", py);
+                         d->opts.prewarm_idle, "practice", d->opts.prewarm_practice, "jvms", arr, "spark_home",
+                         pw->spark_home, "error", error, "state", state, "reason", reason, "python", py);
 }
 
 int prewarm_init(struct sparkd *d) {
